@@ -1,0 +1,41 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test lint typecheck pytest demo crds lock clean
+
+$(STAMP): pyproject.toml requirements/constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: $(STAMP) lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check operator tests
+	$(BIN)/ruff format --check operator tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict
+
+pytest: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+crds: $(STAMP)
+	$(BIN)/python -m privatelink_operator crds --output-dir crds
+
+demo: $(STAMP)
+	$(BIN)/python -m privatelink_operator sandbox
+
+lock:
+	rm -rf /tmp/plo-lock && $(PYTHON) -m venv /tmp/plo-lock
+	/tmp/plo-lock/bin/pip install --quiet -e '.[dev]'
+	( echo '# Exact versions installed by `make test` / `make demo` (pip -c). Regenerate with `make lock`.'; \
+	  /tmp/plo-lock/bin/pip freeze --exclude-editable ) > requirements/constraints.txt
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
