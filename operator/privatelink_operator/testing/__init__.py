@@ -1,0 +1,1 @@
+"""Test support: emulators of the services the operator talks to (Kubernetes API, AWS)."""
