@@ -1,4 +1,4 @@
-"""privatelink-operator: AWS PrivateLink services and endpoints from Kubernetes, with HTTP/2 proven end to end."""
+"""privatelink-operator: AWS PrivateLink from Kubernetes, with HTTP/2 proven end to end."""
 
 __version__ = "0.1.0"
 

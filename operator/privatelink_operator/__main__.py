@@ -22,25 +22,7 @@ def _cmd_crds(args: argparse.Namespace) -> int:
 def _cmd_probe(args: argparse.Namespace) -> int:
     from .probe import cli_main
 
-    return cli_main(args)
-
-
-def _cmd_run(args: argparse.Namespace) -> int:
-    from .runner import run_operator
-
-    return run_operator(args)
-
-
-def _cmd_plan(args: argparse.Namespace) -> int:
-    from .planning import cli_plan
-
-    return cli_plan(args)
-
-
-def _cmd_sandbox(args: argparse.Namespace) -> int:
-    from .sandbox import cli_sandbox
-
-    return cli_sandbox(args)
+    return int(cli_main(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,44 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    run = sub.add_parser(
-        "run",
-        help="run the operator (kopf) against the current Kubernetes cluster and AWS account",
-        description=(
-            "Run the operator. Uses KUBECONFIG or the in-cluster configuration, and the "
-            "standard AWS environment (AWS_REGION, credentials, AWS_ENDPOINT_URL and "
-            "AWS_ENDPOINT_URL_<SERVICE>)."
-        ),
-    )
-    scope = run.add_mutually_exclusive_group()
-    scope.add_argument(
-        "--namespace",
-        "-n",
-        action="append",
-        default=[],
-        metavar="NS",
-        help="watch this namespace (repeatable; globs such as 'team-*' allowed)",
-    )
-    scope.add_argument(
-        "--all-namespaces", "-A", action="store_true", help="watch every namespace (default)"
-    )
-    run.add_argument(
-        "--cluster-name",
-        default="default",
-        help="value of the ownership tag on every AWS resource, so two clusters in one "
-        "account never touch each other's resources (default: %(default)s)",
-    )
-    run.add_argument(
-        "--probe-resolve",
-        action="append",
-        default=[],
-        metavar="HOST:PORT:ADDRESS",
-        help="connect the HTTP/2 probe for HOST:PORT to ADDRESS, keeping SNI, certificate "
-        "checks and Host as HOST (repeatable, like curl --resolve)",
-    )
-    run.add_argument("--verbose", "-v", action="store_true", help="debug logging")
-    run.set_defaults(func=_cmd_run)
 
     probe = sub.add_parser(
         "probe",
@@ -142,28 +86,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     crds.set_defaults(func=_cmd_crds)
 
-    plan = sub.add_parser(
-        "plan",
-        help="print the AWS changes a PrivateLinkService would make, changing nothing",
-        description=(
-            "Read the custom resource from FILE, read the current AWS state owned by it, and "
-            "print the ordered plan of creates, modifications and deletions. Read-only."
-        ),
-    )
-    plan.add_argument("-f", "--filename", required=True, help="the custom resource (YAML)")
-    plan.add_argument("--cluster-name", default="default", help="ownership tag value")
-    plan.add_argument("--output", "-o", choices=["text", "json"], default="text")
-    plan.set_defaults(func=_cmd_plan)
-
-    sandbox = sub.add_parser(
-        "sandbox",
-        help="run the whole provider + consumer flow locally (no AWS account, no cluster)",
-    )
-    sandbox.add_argument("--keep", action="store_true", help="leave everything running")
-    sandbox.add_argument(
-        "--alpn", default="HTTP2Preferred", help="ALPN policy for the provider's listener"
-    )
-    sandbox.set_defaults(func=_cmd_sandbox)
     return parser
 
 
