@@ -416,10 +416,11 @@ class PrivateLinkServiceSpec(_Model):
             "listener.requestCertificate needs privateDnsName: the certificate is requested for it",
         ),
         cel(
-            "!has(oldSelf.securityGroupIds) || (has(self.securityGroupIds) && "
-            "self.securityGroupIds == oldSelf.securityGroupIds)",
-            "securityGroupIds is immutable once set: an NLB's security groups are chosen when it "
-            "is created; create a new PrivateLinkService to change them",
+            "has(oldSelf.securityGroupIds) == has(self.securityGroupIds) && "
+            "(!has(self.securityGroupIds) || self.securityGroupIds == oldSelf.securityGroupIds)",
+            "securityGroupIds is immutable: an NLB's security groups are chosen when it is "
+            "created (an NLB created without them can never get them); create a new "
+            "PrivateLinkService to change them",
             reason="FieldValueForbidden",
         ),
     ]
