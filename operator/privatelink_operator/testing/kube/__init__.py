@@ -12,10 +12,12 @@ from .errors import StatusError
 from .resources import KOPF_PEERING_CRDS, ResourceInfo
 from .server import KubeEmulator, KubeServer, load_crds, write_kubeconfig
 from .store import Store
+from .wire import KubeHTTP
 
 __all__ = [
     "KOPF_PEERING_CRDS",
     "KubeEmulator",
+    "KubeHTTP",
     "KubeServer",
     "ResourceInfo",
     "StatusError",

@@ -47,8 +47,9 @@ def kube_emulator_factory() -> Iterator[EmulatorFactory]:
         *,
         crds: tuple[Mapping[str, Any], ...] | list[Mapping[str, Any]] = (),
         kopf_peering: bool = False,
+        **kwargs: Any,
     ) -> KubeEmulator:
-        emulator = KubeEmulator(name=name, crds=crds, kopf_peering=kopf_peering)
+        emulator = KubeEmulator(name=name, crds=crds, kopf_peering=kopf_peering, **kwargs)
         emulator.start()
         started.append(emulator)
         return emulator

@@ -409,12 +409,13 @@ class KubeEmulator:
         port: int = 0,
         crds: Iterable[Mapping[str, Any]] = (),
         kopf_peering: bool = False,
+        history_size: int = 20000,
         validator_factory: ValidatorFactory | None = default_validator_factory,
     ) -> None:
         self.name = name
         self._server_args: dict[str, Any] = {
             "host": host, "port": port, "crds": list(crds), "kopf_peering": kopf_peering,
-            "validator_factory": validator_factory,
+            "history_size": history_size, "validator_factory": validator_factory,
         }  # fmt: skip
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
