@@ -1,11 +1,12 @@
 """The HTTP/2 readiness probe: prove the data path speaks HTTP/2 over verified TLS.
 
-So far: the pure parts - targets, results (``status.h2``), reasons, failure classification and
-``HOST:PORT:ADDRESS`` overrides like ``curl --resolve``.
+``Prober`` is the one shared object the operator uses; ``probe(target)`` returns a
+``ProbeResult`` whose ``to_status()`` is ``status.h2``.
 """
 
 from __future__ import annotations
 
+from .prober import USER_AGENT, Prober, ProberStats, Resolver, system_trust_context
 from .resolve import ResolveMap, ResolveRule, parse_resolve
 from .result import (
     ALPN_OFFERED,
@@ -20,14 +21,19 @@ from .result import (
 
 __all__ = [
     "ALPN_OFFERED",
+    "USER_AGENT",
     "CertificateInfo",
     "Phase",
     "ProbeResult",
     "ProbeTarget",
+    "Prober",
+    "ProberStats",
     "Reason",
     "ResolveMap",
     "ResolveRule",
+    "Resolver",
     "classify_failure",
     "evaluate_response",
     "parse_resolve",
+    "system_trust_context",
 ]
