@@ -1,7 +1,8 @@
 """The HTTP/2 readiness probe: prove the data path speaks HTTP/2 over verified TLS.
 
 ``Prober`` is the one shared object the operator uses; ``probe(target)`` returns a
-``ProbeResult`` whose ``to_status()`` is ``status.h2``.
+``ProbeResult`` whose ``to_status()`` is ``status.h2``. ``ProbeScheduler`` probes many
+endpoints periodically with jitter and exponential backoff.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .result import (
     classify_failure,
     evaluate_response,
 )
+from .schedule import ProbeScheduler, SupportsProbe, initial_probe_delay, next_probe_delay
 
 __all__ = [
     "ALPN_OFFERED",
@@ -25,6 +27,7 @@ __all__ = [
     "CertificateInfo",
     "Phase",
     "ProbeResult",
+    "ProbeScheduler",
     "ProbeTarget",
     "Prober",
     "ProberStats",
@@ -32,8 +35,11 @@ __all__ = [
     "ResolveMap",
     "ResolveRule",
     "Resolver",
+    "SupportsProbe",
     "classify_failure",
     "evaluate_response",
+    "initial_probe_delay",
+    "next_probe_delay",
     "parse_resolve",
     "system_trust_context",
 ]
