@@ -36,7 +36,7 @@ GADGET_CRD: dict[str, Any] = {
                         "type": "string",
                         "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
                     },
-                ],  # fmt: skip
+                ],
                 "schema": {
                     "openAPIV3Schema": {
                         "type": "object",

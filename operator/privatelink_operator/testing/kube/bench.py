@@ -8,6 +8,7 @@ background thread, so the figure includes the client's own cost, as a kopf opera
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -93,10 +94,8 @@ async def _run(url: str, prefix: str, n: int, concurrency: int) -> tuple[float, 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
         watcher.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError, aiohttp.ClientError):
             await watcher
-        except (asyncio.CancelledError, aiohttp.ClientError):
-            pass
     return n / elapsed, seen
 
 
