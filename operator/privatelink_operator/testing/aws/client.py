@@ -134,7 +134,8 @@ class AwsEmulator:
     ) -> Any:
         """A boto3 client for ``service`` acting as ``account_id`` (cached per arguments).
 
-        ``max_attempts=1`` turns retries off, to see an injected fault as the caller would.
+        ``max_attempts`` counts every attempt, the first included: ``max_attempts=1`` turns
+        retries off, to see an injected fault as the caller would.
         """
         from botocore.config import Config
 
@@ -145,7 +146,7 @@ class AwsEmulator:
                 return cached
             retries: dict[str, Any] = {"mode": retry_mode}
             if max_attempts is not None:
-                retries["max_attempts"] = max_attempts
+                retries["total_max_attempts"] = max_attempts
             client = self._session.client(
                 service,  # type: ignore[call-overload]
                 endpoint_url=self.endpoint_url,
