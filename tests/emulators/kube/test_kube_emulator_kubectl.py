@@ -156,3 +156,19 @@ def test_kubectl_custom_resources_apply_patch_status_and_delete(
     out = kubectl("delete", "-f", "-", input=GADGET).stdout
     assert 'gadget.example.dev "g1" deleted' in out
     assert kube_emulator.get_or_none("example.dev/v1", "Gadget", "g1", namespace="default") is None
+
+
+def test_kubectl_imperative_create_sends_protobuf_and_works(
+    kubectl: KubectlRunner, kube_emulator: KubeEmulator
+) -> None:
+    """kubectl create namespace/configmap/secret POST protobuf; namespaces delete with content."""
+    kubectl("create", "namespace", "demo")
+    kubectl("create", "configmap", "cfg", "-n", "demo", "--from-literal=a=b")
+    kubectl("create", "secret", "generic", "s", "-n", "demo", "--from-literal=p=q")
+    cfg = kube_emulator.get("v1", "ConfigMap", "cfg", namespace="demo")
+    assert cfg["data"] == {"a": "b"} and cfg["metadata"]["uid"]
+    secret = kube_emulator.get("v1", "Secret", "s", namespace="demo")
+    assert secret["data"] == {"p": "cQ=="} and secret["type"] == "Opaque"
+    assert 'namespace "demo" deleted' in kubectl("delete", "namespace", "demo").stdout
+    assert kube_emulator.get_or_none("v1", "Namespace", "demo") is None
+    assert kube_emulator.get_or_none("v1", "ConfigMap", "cfg", namespace="demo") is None

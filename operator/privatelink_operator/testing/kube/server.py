@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import yaml
 from aiohttp import web
 
-from . import errors
+from . import errors, protobuf
 from .errors import StatusError
 from .resources import KOPF_PEERING_CRDS, ResourceInfo
 from .selectors import parse_field_selector, parse_label_selector
@@ -44,8 +44,8 @@ T = TypeVar("T")
 
 SERVER_VERSION = {
     "major": "1",
-    "minor": "33",
-    "gitVersion": "v1.33.0-privatelink-emulator",
+    "minor": "36",
+    "gitVersion": "v1.36.0-privatelink-emulator",
     "gitCommit": "0000000000000000000000000000000000000000",
     "gitTreeState": "clean",
     "buildDate": "2025-01-01T00:00:00Z",
@@ -231,6 +231,11 @@ class KubeServer:
         raw = await request.read()
         if not raw:
             return None
+        if request.content_type == protobuf.PROTOBUF:
+            try:
+                return protobuf.decode(raw)
+            except protobuf.ProtobufError as exc:
+                raise StatusError(415, "UnsupportedMediaType", str(exc)) from None
         if request.content_type not in _BODY_TYPES:
             raise StatusError(
                 415, "UnsupportedMediaType",

@@ -560,6 +560,8 @@ class Store:
                     port.setdefault("protocol", "TCP")
                     port.setdefault("targetPort", port.get("port"))
             obj["status"] = {"loadBalancer": {}}
+        elif info.group == "" and info.plural == "secrets":
+            obj["type"] = obj.get("type") or "Opaque"
         elif info.group == "" and info.plural == "pods":
             obj["status"] = {"phase": "Pending"}
         elif info.group == "apiextensions.k8s.io":
