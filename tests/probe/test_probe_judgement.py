@@ -10,6 +10,8 @@ import json
 import re
 import socket
 import ssl
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -305,3 +307,15 @@ def test_target_from_url_rejects_what_is_not_an_https_url(url: str) -> None:
 
 def test_blank_ca_bundle_means_none() -> None:
     assert ProbeTarget("h.test", ca_bundle="  \n").ca_bundle is None
+
+
+def test_the_pure_parts_import_without_httpx() -> None:
+    code = (
+        "import sys\n"
+        "from privatelink_operator.probe import ProbeResult, Reason, next_probe_delay\n"
+        "from privatelink_operator.probe import render_verbose, parse_resolve\n"
+        "assert 'httpx' not in sys.modules and 'httpcore' not in sys.modules\n"
+        "from privatelink_operator.probe import Prober, cli_main\n"
+        "assert 'httpx' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

@@ -24,8 +24,9 @@ Public API::
 
 from __future__ import annotations
 
-from .cli import cli_main
-from .prober import USER_AGENT, Prober, ProberStats, Resolver, system_trust_context
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .render import render_json, render_verbose
 from .resolve import ResolveMap, ResolveRule, parse_resolve
 from .result import (
@@ -39,6 +40,31 @@ from .result import (
     evaluate_response,
 )
 from .schedule import ProbeScheduler, SupportsProbe, initial_probe_delay, next_probe_delay
+
+if TYPE_CHECKING:
+    from .cli import cli_main
+    from .prober import USER_AGENT, Prober, ProberStats, Resolver, system_trust_context
+
+# httpx/httpcore are imported on first use of these names only, so pure modules (status.py,
+# the planner) can use ProbeResult, Reason and the delay functions without importing httpx.
+_LAZY = {
+    "cli_main": ".cli",
+    "USER_AGENT": ".prober",
+    "Prober": ".prober",
+    "ProberStats": ".prober",
+    "Resolver": ".prober",
+    "system_trust_context": ".prober",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ALPN_OFFERED",
