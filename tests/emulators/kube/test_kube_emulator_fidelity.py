@@ -558,6 +558,18 @@ def test_crd_schema_defaults_prunes_and_rejects_with_422(
     assert code == 422 and "big ones are slow" in status["message"]
 
 
+def test_field_validation_strict_refuses_unknown_fields(
+    api: KubeHTTP, kube_emulator: KubeEmulator
+) -> None:
+    """?fieldValidation=Strict (kubectl's default) is a 400 for unknown fields, not a prune."""
+    kube_emulator.register_crd(widget_crd(schema=SCHEMA))
+    code, status = api.post(f"{WIDGETS}?fieldValidation=Strict", widget(size=2, bogus=True))
+    assert code == 400 and status["reason"] == "BadRequest"
+    assert status["message"] == 'strict decoding error: unknown field "spec.bogus"'
+    code, _ = api.post(f"{WIDGETS}?fieldValidation=Strict", widget(size=2))
+    assert code == 201
+
+
 def test_crd_transition_rules_and_status_validation(
     api: KubeHTTP, kube_emulator: KubeEmulator
 ) -> None:

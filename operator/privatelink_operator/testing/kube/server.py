@@ -256,6 +256,7 @@ class KubeServer:
         query = request.query
         method = request.method
         dry_run = "All" in query.getall("dryRun", [])
+        strict = query.get("fieldValidation") == "Strict"
         store = self.store
         if method == "GET":
             labels = parse_label_selector(query.get("labelSelector"))
@@ -282,19 +283,30 @@ class KubeServer:
             return _json(result)
         if method == "POST" and name is None:
             return _json(
-                store.create(info, namespace, await self._body(request), dry_run=dry_run), 201
+                store.create(
+                    info, namespace, await self._body(request), dry_run=dry_run, strict=strict
+                ),
+                201,
             )
         if method == "PUT" and name is not None:
             body = await self._body(request)
             return _json(
-                store.update(info, namespace, name, body, subresource=subresource, dry_run=dry_run)
+                store.update(
+                    info,
+                    namespace,
+                    name,
+                    body,
+                    subresource=subresource,
+                    dry_run=dry_run,
+                    strict=strict,
+                )
             )
         if method == "PATCH" and name is not None:
             body = await self._body(request)
             return _json(
                 store.patch(
                     info, namespace, name, request.content_type, body,
-                    subresource=subresource, dry_run=dry_run,
+                    subresource=subresource, dry_run=dry_run, strict=strict,
                 )
             )  # fmt: skip
         if method == "DELETE" and name is not None and subresource is None:

@@ -121,6 +121,23 @@ def _rv_int(text: str | None, what: str = "resourceVersion") -> int:
         raise errors.bad_request(f'{what}: Invalid value: "{text}": must be a number') from None
 
 
+def _unknown_fields(original: Any, pruned: Any, path: str) -> list[str]:
+    """Paths present in ``original`` that pruning removed (fieldValidation=Strict reports them)."""
+    found: list[str] = []
+    if isinstance(original, dict) and isinstance(pruned, dict):
+        for key, value in original.items():
+            child = f"{path}.{key}" if path else key
+            if key not in pruned:
+                if value is not None:
+                    found.append(child)
+            else:
+                found.extend(_unknown_fields(value, pruned[key], child))
+    elif isinstance(original, list) and isinstance(pruned, list):
+        for index, (a, b) in enumerate(zip(original, pruned, strict=False)):
+            found.extend(_unknown_fields(a, b, f"{path}[{index}]"))
+    return found
+
+
 class Watcher:
     """One watch stream: a filter and a queue of encoded event lines (``None`` ends it)."""
 
@@ -440,7 +457,7 @@ class Store:
                 f"{namespace} because it is being terminated",
             )
 
-    def _admit(self, info: ResourceInfo, obj: Obj, old: Obj | None) -> Obj:
+    def _admit(self, info: ResourceInfo, obj: Obj, old: Obj | None, *, strict: bool) -> Obj:
         if info.crd_name is None:
             return obj
         key = (info.crd_name, info.version)
@@ -449,6 +466,13 @@ class Store:
             return obj
         from privatelink_operator.admission import AdmissionError
 
+        prune = getattr(validator, "prune", None)
+        if strict and prune is not None:
+            body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+            unknown = _unknown_fields(body, prune(body), "")
+            if unknown:
+                listed = ", ".join(f'unknown field "{path}"' for path in unknown)
+                raise errors.bad_request(f"strict decoding error: {listed}")
         try:
             admitted = validator.admit(obj, old)
         except AdmissionError as exc:
@@ -465,7 +489,13 @@ class Store:
         }
 
     def create(
-        self, info: ResourceInfo, namespace: str | None, body: Any, *, dry_run: bool = False
+        self,
+        info: ResourceInfo,
+        namespace: str | None,
+        body: Any,
+        *,
+        dry_run: bool = False,
+        strict: bool = False,
     ) -> Obj:
         body = self._check_kind(info, body)
         obj = copy.deepcopy(self._internalize(info, body))
@@ -525,7 +555,7 @@ class Store:
         if info.status_subresource:
             obj.pop("status", None)
         self._defaults_on_create(info, obj)
-        obj = self._admit(info, obj, None)
+        obj = self._admit(info, obj, None, strict=strict)
         if info.crd_name is None and info.plural == "customresourcedefinitions":
             self._check_crd(obj)
         if dry_run:
@@ -579,6 +609,7 @@ class Store:
         *,
         subresource: str | None = None,
         dry_run: bool = False,
+        strict: bool = False,
     ) -> Obj:
         body = self._check_kind(info, body)
         current = self._current(info, namespace, name)
@@ -611,7 +642,9 @@ class Store:
         elif rv != current["metadata"]["resourceVersion"]:
             raise errors.conflict(info.plural, info.group, name)
         new = self._internalize(info, copy.deepcopy(body))
-        return self._commit(info, current, new, subresource=subresource, dry_run=dry_run)
+        return self._commit(
+            info, current, new, subresource=subresource, dry_run=dry_run, strict=strict
+        )
 
     def patch(
         self,
@@ -623,6 +656,7 @@ class Store:
         *,
         subresource: str | None = None,
         dry_run: bool = False,
+        strict: bool = False,
     ) -> Obj:
         current = self._current(info, namespace, name)
         external = self.externalize(info, current)
@@ -666,7 +700,9 @@ class Store:
         if rv and rv != current["metadata"]["resourceVersion"]:
             raise errors.conflict(info.plural, info.group, name)
         new = self._internalize(info, copy.deepcopy(self._check_kind(info, patched)))
-        return self._commit(info, current, new, subresource=subresource, dry_run=dry_run)
+        return self._commit(
+            info, current, new, subresource=subresource, dry_run=dry_run, strict=strict
+        )
 
     def _commit(
         self,
@@ -676,6 +712,7 @@ class Store:
         *,
         subresource: str | None,
         dry_run: bool,
+        strict: bool = False,
     ) -> Obj:
         old_meta = current["metadata"]
         if subresource == "status":
@@ -712,7 +749,7 @@ class Store:
             if not meta.get("finalizers"):
                 meta.pop("finalizers", None)
         new["metadata"]["resourceVersion"] = old_meta["resourceVersion"]
-        new = self._admit(info, new, current)
+        new = self._admit(info, new, current, strict=strict)
 
         if info.has_generation:
             skip = {"metadata", "status"} if info.status_subresource else {"metadata"}
