@@ -211,3 +211,53 @@ def test_instance_targets_must_exist(world: Any) -> None:
     with pytest.raises(ClientError) as excinfo:
         world.elbv2.register_targets(TargetGroupArn=group, Targets=[{"Id": "i-0123456789abcdef0"}])
     assert error_code(excinfo) == "InvalidTarget"
+
+
+def test_creating_an_nlb_again_with_the_same_name_and_settings_returns_it(world: Any) -> None:
+    subnets = world.provider_subnets()
+    kwargs = {"Name": "orders", "Subnets": subnets, "Type": "network", "Scheme": "internal"}
+    first = world.elbv2.create_load_balancer(**kwargs)["LoadBalancers"][0]
+    second = world.elbv2.create_load_balancer(**kwargs)["LoadBalancers"][0]
+    assert first["LoadBalancerArn"] == second["LoadBalancerArn"]
+    assert len(world.elbv2.describe_load_balancers()["LoadBalancers"]) == 1
+    with pytest.raises(ClientError) as excinfo:
+        world.elbv2.create_load_balancer(**{**kwargs, "Scheme": "internet-facing"})
+    assert error_code(excinfo) == "DuplicateLoadBalancerName"
+
+
+def test_creating_a_target_group_again_with_the_same_settings_returns_it(world: Any) -> None:
+    nlb = world.nlb()
+    kwargs = {
+        "Name": "orders",
+        "Protocol": "TLS",
+        "Port": 8443,
+        "VpcId": nlb["VpcId"],
+        "TargetType": "ip",
+    }
+    first = world.elbv2.create_target_group(**kwargs)["TargetGroups"][0]["TargetGroupArn"]
+    second = world.elbv2.create_target_group(**kwargs)["TargetGroups"][0]["TargetGroupArn"]
+    assert first == second
+    with pytest.raises(ClientError) as excinfo:
+        world.elbv2.create_target_group(**{**kwargs, "Protocol": "TCP"})
+    assert error_code(excinfo) == "DuplicateTargetGroupName"
+
+
+def test_creating_the_same_listener_again_returns_it(world: Any) -> None:
+    nlb = world.nlb()
+    certificate = world.certificate()
+    group = target_group(world, nlb)
+    kwargs = {
+        "LoadBalancerArn": nlb["LoadBalancerArn"],
+        "Protocol": "TLS",
+        "Port": 443,
+        "Certificates": [{"CertificateArn": certificate}],
+        "SslPolicy": POLICY,
+        "AlpnPolicy": ["HTTP2Preferred"],
+        "DefaultActions": [{"Type": "forward", "TargetGroupArn": group}],
+    }
+    first = world.elbv2.create_listener(**kwargs)["Listeners"][0]["ListenerArn"]
+    second = world.elbv2.create_listener(**kwargs)["Listeners"][0]["ListenerArn"]
+    assert first == second
+    with pytest.raises(ClientError) as excinfo:
+        world.elbv2.create_listener(**{**kwargs, "AlpnPolicy": ["HTTP2Only"]})
+    assert error_code(excinfo) == "DuplicateListener"

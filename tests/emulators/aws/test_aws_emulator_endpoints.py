@@ -306,3 +306,29 @@ def test_accounts_do_not_see_each_others_endpoints(world: Any) -> None:
     config = world.service(acceptance=False, allow=[CONSUMER_ROOT])
     world.endpoint(config["ServiceName"])
     assert world.ec2.describe_vpc_endpoints()["VpcEndpoints"] == []
+
+
+def test_tagging_api_lists_endpoint_services_and_endpoints_by_tag(
+    world: Any, aws_emulator: Any
+) -> None:
+    config = world.service(acceptance=False, allow=[CONSUMER_ROOT], tags={"cluster": "blue"})
+    world.service(tags={"cluster": "green"})
+    tagging = aws_emulator.client("resourcegroupstaggingapi", PROVIDER_ACCOUNT)
+    found = tagging.get_resources(
+        TagFilters=[{"Key": "cluster", "Values": ["blue"]}],
+        ResourceTypeFilters=["ec2:vpc-endpoint-service"],
+    )["ResourceTagMappingList"]
+    assert [r["ResourceARN"] for r in found] == [
+        f"arn:aws:ec2:us-east-1:{PROVIDER_ACCOUNT}:vpc-endpoint-service/{config['ServiceId']}"
+    ]
+    endpoint = world.endpoint(
+        config["ServiceName"],
+        TagSpecifications=[
+            {"ResourceType": "vpc-endpoint", "Tags": [{"Key": "cluster", "Value": "blue"}]}
+        ],
+    )
+    consumer_tagging = aws_emulator.client("resourcegroupstaggingapi", CONSUMER_ACCOUNT)
+    endpoints = consumer_tagging.get_resources(ResourceTypeFilters=["ec2:vpc-endpoint"])[
+        "ResourceTagMappingList"
+    ]
+    assert [r["ResourceARN"].rsplit("/", 1)[1] for r in endpoints] == [endpoint["VpcEndpointId"]]

@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="",
         metavar="SPEC",
         help="seconds of asynchronous transitions: N for all, or name=N,... with names "
-        "load_balancer, acceptance, endpoint, endpoint_deletion, dns_verification, certificate",
+        "load_balancer, acceptance, endpoint, endpoint_deletion, dns_verification, "
+        "certificate, dns_change",
     )
     parser.add_argument("--verbose", "-v", action="store_true", help="log every request")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)

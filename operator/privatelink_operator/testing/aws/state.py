@@ -36,6 +36,7 @@ class Delays:
       ``StartVpcEndpointServicePrivateDnsVerification`` (the TXT record is looked up then).
     - ``certificate``: an ACM certificate stays ``PENDING_VALIDATION`` at least this long, and
       until its validation CNAME exists in a public Route 53 zone.
+    - ``dns_change``: a Route 53 change is ``PENDING`` this long, then ``INSYNC``.
     """
 
     load_balancer: float = 0.0
@@ -44,6 +45,7 @@ class Delays:
     endpoint_deletion: float = 0.0
     dns_verification: float = 0.0
     certificate: float = 0.0
+    dns_change: float = 0.0
 
     @classmethod
     def parse(cls, spec: str) -> Delays:

@@ -15,10 +15,11 @@ def apply_all() -> None:
     global _applied
     if _applied:
         return
-    from . import acm, core, ec2_endpoints, elbv2
+    from . import acm, core, ec2_endpoints, elbv2, route53
 
     core.apply()
     ec2_endpoints.apply()
     elbv2.apply()
     acm.apply()
+    route53.apply()
     _applied = True

@@ -16,7 +16,8 @@ What moto 5.2.5 gets wrong and this module makes faithful:
 - endpoint lifecycle ``pending -> pendingAcceptance -> (accept) pending -> available`` or
   ``rejected``; without acceptance ``pending -> available``; ``deleting`` -> gone;
 - ``DescribeVpcEndpointConnections``, ``Accept/RejectVpcEndpointConnections`` (with
-  ``Unsuccessful`` items), and deleting a service with live connections is refused.
+  ``Unsuccessful`` items), and deleting a service with live connections is refused;
+- the Resource Groups Tagging API lists endpoint services and endpoints.
 """
 
 from __future__ import annotations
@@ -399,7 +400,40 @@ def _check_principal(principal: str) -> None:
 # ----------------------------------------------------------------------------------------------
 # Installation
 # ----------------------------------------------------------------------------------------------
+def _iter_tagged_resources(original: Any) -> Any:
+    """Add endpoint services and endpoints to the Resource Groups Tagging API's listing."""
+    from moto.core.resource_tagging import TaggedResource
+
+    def iter_tagged_resources(self: Any) -> Any:
+        yield from original(self)
+        prefix = f"arn:{self.partition}:ec2:{self.region_name}:{self.account_id}"
+        for config in list(self.configurations.values()):
+            yield TaggedResource(
+                arn=f"{prefix}:vpc-endpoint-service/{config.id}",
+                tags=dict(self.tags.get(config.id, {})),
+                resource_type="ec2:vpc-endpoint-service",
+            )
+        for endpoint in list(self.vpc_end_points.values()):
+            advance_endpoint(endpoint)
+            if endpoint.state in ("deleted", "gone"):
+                continue
+            yield TaggedResource(
+                arn=f"{prefix}:vpc-endpoint/{endpoint.id}",
+                tags=dict(self.tags.get(endpoint.id, {})),
+                resource_type="ec2:vpc-endpoint",
+            )
+
+    return iter_tagged_resources
+
+
 def apply() -> None:
+    from moto.ec2.models import EC2Backend
+
+    setattr(  # noqa: B010
+        EC2Backend,
+        "iter_tagged_resources",
+        _iter_tagged_resources(EC2Backend.iter_tagged_resources),
+    )
     original_init = VPCServiceConfiguration.__init__
 
     def init(self: Any, *args: Any, **kwargs: Any) -> None:

@@ -7,6 +7,9 @@
   only on TLS/HTTPS listeners; TLS/HTTPS needs exactly one existing certificate
   (``CertificateNotFound``); one listener per port (``DuplicateListener``). ``ModifyListener``
   honours ``AlpnPolicy`` and ``Protocol=TLS`` (moto ignores the first and refuses the second).
+- Creating an NLB, target group or listener again with the same name (port) and settings
+  returns the existing one; other settings fail (``DuplicateLoadBalancerName``,
+  ``DuplicateTargetGroupName``, ``DuplicateListener``), as on AWS.
 - ``DeleteLoadBalancer`` refuses while an endpoint service uses the NLB (``ResourceInUse``).
 - ``RegisterTargets`` checks ids: IP addresses for ``ip`` targets, existing instances for
   ``instance`` targets (``InvalidTarget``).
@@ -81,6 +84,51 @@ def _check_port_free(balancer: Any, port: Any, except_arn: str | None = None) ->
             )
 
 
+def _same_name_balancer(backend: Any, name: str, *args: Any, **kwargs: Any) -> Any | None:
+    """AWS: a create with the name and settings of an existing NLB returns it; other settings
+    under that name fail with ``DuplicateLoadBalancerName``."""
+    for balancer in backend.load_balancers.values():
+        if balancer.name != name:
+            continue
+        subnet_ids = set(kwargs.get("subnet_ids") or (args[1] if len(args) > 1 else []) or [])
+        for mapping in kwargs.get("subnet_mappings") or []:
+            subnet_ids.add(mapping["SubnetId"])
+        same = (
+            (kwargs.get("loadbalancer_type") or "application") == balancer.type
+            and (kwargs.get("scheme") or "internet-facing") == balancer.scheme
+            and subnet_ids == {s.id for s in balancer.subnets}
+            and set(kwargs.get("security_groups") or []) == set(balancer.security_groups or [])
+        )
+        if same:
+            return balancer
+        raise AwsError(
+            "DuplicateLoadBalancerName",
+            f"A load balancer with the same name '{name}' exists, but with different settings",
+        )
+    return None
+
+
+def _same_listener(
+    balancer: Any,
+    port: Any,
+    protocol: str,
+    certificates: list[str],
+    ssl_policy: str | None,
+    alpn: list[str],
+) -> Any | None:
+    for listener in balancer.listeners.values():
+        if str(listener.port) != str(port) or listener.protocol != protocol:
+            continue
+        if list(listener.certificates or []) != certificates:
+            return None
+        if protocol in _TLS and (ssl_policy or _DEFAULT_SSL_POLICY) != listener.ssl_policy:
+            return None
+        if list(listener.alpn_policy or []) != alpn:
+            return None
+        return listener
+    return None
+
+
 def _cert_arns(certificates: list[Any]) -> list[str]:
     return [c["CertificateArn"] if isinstance(c, dict) else str(c) for c in certificates or []]
 
@@ -111,6 +159,9 @@ def apply() -> None:
     original_create_lb = ELBv2Backend.create_load_balancer
 
     def create_load_balancer(self: Any, *args: Any, **kwargs: Any) -> Any:
+        existing = _same_name_balancer(self, *args, **kwargs)
+        if existing is not None:
+            return existing
         balancer = original_create_lb(self, *args, **kwargs)
         if balancer.type in ("network", "gateway"):
             kind = "net" if balancer.type == "network" else "gwy"
@@ -134,6 +185,26 @@ def apply() -> None:
             self.state = "active"
 
     setattr(FakeLoadBalancer, "activate", activate)  # noqa: B010
+
+    original_create_tg = ELBv2Backend.create_target_group
+
+    def create_target_group(self: Any, name: str, **kwargs: Any) -> Any:
+        for group in self.target_groups.values():
+            if group.name != name:
+                continue
+            wanted = (
+                kwargs.get("protocol"),
+                str(kwargs.get("port")),
+                kwargs.get("vpc_id"),
+                kwargs.get("target_type") or "instance",
+            )
+            have = (group.protocol, str(group.port), group.vpc_id, group.target_type)
+            if wanted == have:
+                return group  # same name and settings: AWS returns the existing group
+            raise AwsError("DuplicateTargetGroupName", "A target group with the same name exists")
+        return original_create_tg(self, name, **kwargs)
+
+    setattr(ELBv2Backend, "create_target_group", create_target_group)  # noqa: B010
 
     original_delete_lb = ELBv2Backend.delete_load_balancer
 
@@ -188,8 +259,18 @@ def apply() -> None:
         balancer = self.elbv2_backend.load_balancers.get(self._get_param("LoadBalancerArn"))
         if balancer is None:
             raise AwsError("LoadBalancerNotFound", "The specified load balancer does not exist.")
-        _check_port_free(balancer, self._get_param("Port"))
         params = self._get_params()
+        same = _same_listener(
+            balancer,
+            self._get_param("Port"),
+            protocol,
+            _cert_arns(self._get_param("Certificates", [])),
+            self._get_param("SslPolicy"),
+            list(params.get("AlpnPolicy") or []),
+        )
+        if same is not None:
+            return ActionResult({"Listeners": [same]})  # same settings: idempotent on AWS
+        _check_port_free(balancer, self._get_param("Port"))
         _validate_alpn(list(params.get("AlpnPolicy") or []), protocol)
         ssl_policy = self._get_param("SslPolicy")
         _validate_ssl_policy(ssl_policy, protocol)
