@@ -37,7 +37,7 @@ def apply() -> None:
     @response_method(Route53, "change_resource_record_sets")
     def change_resource_record_sets(self: Any) -> ActionResult:
         answer = original_change(self)
-        result: dict[str, Any] = answer.result
+        result: dict[str, Any] = answer.result  # type: ignore[assignment]
         alphabet = string.ascii_uppercase + string.digits
         change_id = "/change/C" + "".join(secrets.choice(alphabet) for _ in range(20))
         done_at = now() + STATE.delays.dns_change
@@ -50,7 +50,7 @@ def apply() -> None:
     @response_method(Route53, "get_change")
     def get_change(self: Any) -> ActionResult:
         answer = original_get(self)
-        result: dict[str, Any] = answer.result
+        result: dict[str, Any] = answer.result  # type: ignore[assignment]
         change_id = str(result["ChangeInfo"]["Id"])
         if not change_id.startswith("/change/"):
             change_id = "/change/" + change_id
