@@ -261,3 +261,15 @@ def test_creating_the_same_listener_again_returns_it(world: Any) -> None:
     with pytest.raises(ClientError) as excinfo:
         world.elbv2.create_listener(**{**kwargs, "AlpnPolicy": ["HTTP2Only"]})
     assert error_code(excinfo) == "DuplicateListener"
+
+
+def test_security_groups_cannot_be_added_to_an_nlb_created_without_them(world: Any) -> None:
+    nlb = world.nlb()
+    group = world.ec2.create_security_group(GroupName="nlb", Description="nlb", VpcId=nlb["VpcId"])[
+        "GroupId"
+    ]
+    with pytest.raises(ClientError) as excinfo:
+        world.elbv2.set_security_groups(
+            LoadBalancerArn=nlb["LoadBalancerArn"], SecurityGroups=[group]
+        )
+    assert error_code(excinfo) == "InvalidConfigurationRequest"

@@ -2,6 +2,8 @@
 
 - Network load balancer ARNs (and their listeners') say ``/net/``; NLB DNS names look like
   AWS's; ``State`` is ``provisioning`` until the ``load_balancer`` delay has passed.
+- Security groups of an NLB can be set only if it was created with some, and never emptied
+  (``InvalidConfigurationRequest``): a change there means replacing the NLB.
 - ``CreateListener`` and ``ModifyListener``: ALPN policy names checked (``ALPNPolicyNotFound``),
   one policy at most, only on TLS listeners; SSL policy names checked (``SSLPolicyNotFound``) and
   only on TLS/HTTPS listeners; TLS/HTTPS needs exactly one existing certificate
@@ -176,6 +178,7 @@ def apply() -> None:
             suffix = new.rsplit("/", 1)[1]
             balancer.dns_name = f"{balancer.name}-{suffix}.elb.{self.region_name}.amazonaws.com"
         balancer._plo_active_at = now() + STATE.delays.load_balancer  # type: ignore[attr-defined]
+        balancer._plo_created_with_sgs = bool(balancer.security_groups)  # type: ignore[attr-defined]
         return balancer
 
     setattr(ELBv2Backend, "create_load_balancer", create_load_balancer)  # noqa: B010
@@ -205,6 +208,27 @@ def apply() -> None:
         return original_create_tg(self, name, **kwargs)
 
     setattr(ELBv2Backend, "create_target_group", create_target_group)  # noqa: B010
+
+    original_set_sgs = ELBv2Backend.set_security_groups
+
+    def set_security_groups(self: Any, arn: str, sec_groups: list[str]) -> None:
+        balancer = self.load_balancers.get(arn)
+        if balancer is not None and balancer.type == "network":
+            if not getattr(balancer, "_plo_created_with_sgs", True):
+                raise AwsError(
+                    "InvalidConfigurationRequest",
+                    "You cannot set security groups on a Network Load Balancer which was "
+                    "created without any security groups.",
+                )
+            if not sec_groups:
+                raise AwsError(
+                    "InvalidConfigurationRequest",
+                    "You cannot remove all security groups from a Network Load Balancer which "
+                    "was created with security groups.",
+                )
+        original_set_sgs(self, arn, sec_groups)
+
+    setattr(ELBv2Backend, "set_security_groups", set_security_groups)  # noqa: B010
 
     original_delete_lb = ELBv2Backend.delete_load_balancer
 
