@@ -19,6 +19,12 @@ def _cmd_crds(args: argparse.Namespace) -> int:
     return write_crds(output_dir=args.output_dir, check=args.check)
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .runner import run_operator
+
+    return run_operator(args)
+
+
 def _cmd_probe(args: argparse.Namespace) -> int:
     from .probe import cli_main
 
@@ -38,6 +44,67 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = sub.add_parser(
+        "run",
+        help="run the operator (kopf) against the current Kubernetes cluster and AWS account",
+        description=(
+            "Run the operator. Uses KUBECONFIG or the in-cluster configuration, and the "
+            "standard AWS environment (AWS_REGION, credentials, AWS_ENDPOINT_URL and "
+            "AWS_ENDPOINT_URL_<SERVICE>)."
+        ),
+    )
+    scope = run.add_mutually_exclusive_group()
+    scope.add_argument(
+        "--namespace",
+        "-n",
+        action="append",
+        default=[],
+        metavar="NS",
+        help="watch this namespace (repeatable; globs such as 'team-*' allowed)",
+    )
+    scope.add_argument(
+        "--all-namespaces", "-A", action="store_true", help="watch every namespace (default)"
+    )
+    run.add_argument(
+        "--cluster-name",
+        default="default",
+        help="value of the ownership tag on every AWS resource, so two clusters in one "
+        "account never touch each other's resources (default: %(default)s)",
+    )
+    run.add_argument(
+        "--probe-resolve",
+        action="append",
+        default=[],
+        metavar="HOST:PORT:ADDRESS",
+        help="connect the HTTP/2 probe for HOST:PORT to ADDRESS, keeping SNI, certificate "
+        "checks and Host as HOST (repeatable, like curl --resolve)",
+    )
+    run.add_argument(
+        "--drift-period",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how often each object's AWS resources are checked for drift (default 60)",
+    )
+    run.add_argument(
+        "--standalone",
+        action="store_true",
+        help="no leader election (kopf peering): use when only one replica runs",
+    )
+    run.add_argument(
+        "--peering-name",
+        default=None,
+        help="kopf peering object for leader election between replicas (default: kopf's)",
+    )
+    run.add_argument(
+        "--liveness",
+        default=None,
+        metavar="URL",
+        help="serve a health endpoint, e.g. http://0.0.0.0:8080/healthz",
+    )
+    run.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    run.set_defaults(func=_cmd_run)
 
     probe = sub.add_parser(
         "probe",

@@ -497,6 +497,7 @@ class PrivateDnsStatus(_Status):
     txt_record: TxtRecord | None = None
     hosted_zone_id: str | None = None
     last_verification_start: datetime | None = None
+    verification_attempts: int = 0
 
 
 class Connection(_Status):
@@ -518,6 +519,11 @@ class PrivateLinkServiceStatus(_Status):
     private_dns: PrivateDnsStatus | None = None
     connections: list[Connection] = Field(default_factory=list)
     targets: int | None = Field(None, description="number of registered targets")
+    stalled_generation: int | None = Field(
+        None,
+        description="the generation whose spec AWS rejected; no write calls are made until "
+        "the spec changes",
+    )
     conditions: list[Condition] = Field(
         default_factory=list,
         json_schema_extra={

@@ -53,9 +53,7 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def summarize(
-    parts: Sequence[Condition], stall: Stall | None = None
-) -> list[Condition]:
+def summarize(parts: Sequence[Condition], stall: Stall | None = None) -> list[Condition]:
     """Ready, Reconciling and Stalled derived from the per-part conditions, then the parts.
 
     Ready is True only when no part is False/Unknown and nothing stalls. When stalled, Ready

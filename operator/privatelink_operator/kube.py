@@ -1,0 +1,76 @@
+"""The few Kubernetes API calls the operator makes itself (kopf makes the rest).
+
+Status is written with a merge patch on the ``/status`` subresource, so the spec is never
+touched; CA bundles are read from ConfigMaps or Secrets named by the object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from . import GROUP, VERSION
+
+_lock = threading.Lock()
+_api: Any = None
+
+
+def _client() -> Any:
+    global _api
+    with _lock:
+        if _api is None:
+            import kubernetes
+
+            try:
+                kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
+            except kubernetes.config.ConfigException:
+                kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
+            _api = kubernetes.client.ApiClient()
+        return _api
+
+
+def reset_client() -> None:
+    """Forget the cached client (tests that switch clusters)."""
+    global _api
+    with _lock:
+        _api = None
+
+
+def _patch_status_sync(plural: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+    import kubernetes
+
+    api = kubernetes.client.CustomObjectsApi(_client())
+    api.patch_namespaced_custom_object_status(
+        GROUP, VERSION, namespace, plural, name, {"status": dict(status)}
+    )
+
+
+async def patch_status(plural: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+    """Merge-patch ``status`` (a None value removes that field)."""
+    await asyncio.to_thread(_patch_status_sync, plural, namespace, name, status)
+
+
+def _read_ca_sync(kind: str, namespace: str, name: str, key: str) -> str | None:
+    import kubernetes
+
+    core = kubernetes.client.CoreV1Api(_client())
+    try:
+        if kind == "Secret":
+            secret = core.read_namespaced_secret(name, namespace)
+            raw = (secret.data or {}).get(key)
+            return base64.b64decode(raw).decode() if raw else None
+        config_map = core.read_namespaced_config_map(name, namespace)
+        value = (config_map.data or {}).get(key)
+        return str(value) if value is not None else None
+    except kubernetes.client.ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+async def read_ca_bundle(kind: str, namespace: str, name: str, key: str) -> str | None:
+    """The PEM text at ``key`` of a ConfigMap or Secret, or None when it is not there."""
+    return await asyncio.to_thread(_read_ca_sync, kind, namespace, name, key)
