@@ -166,3 +166,24 @@ def test_private_dns_enabled_works_once_verified_and_adds_the_name_to_dns_entrie
         VpcEndpointIds=[endpoint["VpcEndpointId"]]
     )["VpcEndpoints"][0]
     assert "vpce.example.com" in [e["DnsName"] for e in described["DnsEntries"]]
+
+
+def test_private_dns_can_be_turned_on_later_only_once_the_name_is_verified(world: Any) -> None:
+    config = world.service(
+        private_dns_name="vpce.example.com", acceptance=False, allow=[CONSUMER_ROOT]
+    )
+    endpoint = world.endpoint(config["ServiceName"], PrivateDnsEnabled=False)
+    with pytest.raises(ClientError) as excinfo:
+        world.consumer_ec2.modify_vpc_endpoint(
+            VpcEndpointId=endpoint["VpcEndpointId"], PrivateDnsEnabled=True
+        )
+    assert excinfo.value.response["Error"]["Code"] == "InvalidParameter"
+    world.publish_txt(config, world.public_zone("example.com"), "vpce.example.com")
+    world.ec2.start_vpc_endpoint_service_private_dns_verification(ServiceId=config["ServiceId"])
+    world.consumer_ec2.modify_vpc_endpoint(
+        VpcEndpointId=endpoint["VpcEndpointId"], PrivateDnsEnabled=True
+    )
+    described = world.consumer_ec2.describe_vpc_endpoints(
+        VpcEndpointIds=[endpoint["VpcEndpointId"]]
+    )["VpcEndpoints"][0]
+    assert described["PrivateDnsEnabled"] is True

@@ -155,7 +155,13 @@ class EmulatorProcess:
             stdout=subprocess.PIPE,
             stderr=None,
             env=env,
-            preexec_fn=_exit_when_parent_goes,
+            # PR_SET_PDEATHSIG fires when the forking *thread* ends: only from the main thread.
+            # From any thread, the child also exits when this end of its stdin pipe closes.
+            preexec_fn=(
+                _exit_when_parent_goes
+                if threading.current_thread() is threading.main_thread()
+                else None
+            ),
             close_fds=True,
         )
         assert self._proc.stdout is not None

@@ -880,6 +880,40 @@ def apply() -> None:
                 selected.append(_endpoint_dict(endpoint, region))
         return ActionResult(_paginate(self, selected, "VpcEndpoints"))
 
+    original_modify_endpoint = E.modify_vpc_endpoint
+
+    @response_method(E, "modify_vpc_endpoint")
+    def modify_endpoint(self: Any) -> Any:
+        endpoint_id = self._get_param("VpcEndpointId")
+        mine = {e.id: e for e in _live_endpoints(self.region) if e.ec2_backend is self.ec2_backend}
+        endpoint = mine.get(endpoint_id)
+        if endpoint is None:
+            raise AwsError(
+                "InvalidVpcEndpointId.NotFound",
+                f"The Vpc Endpoint Id '{endpoint_id}' does not exist",
+            )
+        requested = self._get_param("PrivateDnsEnabled")
+        if requested is not None and _bool(requested) and not endpoint.private_dns_enabled:
+            config = getattr(endpoint, "_plo_service", None)
+            dns = service_dns_state(config) if config is not None else None
+            if config is not None and (dns is None or dns.state != "verified"):
+                raise AwsError(
+                    "InvalidParameter",
+                    f"Private DNS can't be enabled because the service "
+                    f"{endpoint.service_name} does not provide a private DNS name.",
+                )
+            vpc = self.ec2_backend.get_vpc(endpoint.vpc_id)
+            if not (_bool(vpc.enable_dns_support) and _bool(vpc.enable_dns_hostnames)):
+                raise AwsError(
+                    "InvalidParameter",
+                    "Enabling private DNS requires both enableDnsSupport and "
+                    f"enableDnsHostnames VPC attributes set to true for {endpoint.vpc_id}",
+                )
+        answer = original_modify_endpoint(self)
+        if requested is not None:
+            endpoint.private_dns_enabled = _bool(requested)
+        return answer
+
     @response_method(E, "delete_vpc_endpoints")
     def delete_endpoints(self: Any) -> ActionResult:
         region = self.region
