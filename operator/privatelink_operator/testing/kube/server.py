@@ -21,9 +21,10 @@ import logging
 import os
 import re
 import shutil
+import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import yaml
@@ -511,6 +512,31 @@ class KubeEmulator:
     @property
     def store(self) -> Store:
         return self.server.store
+
+    @contextlib.contextmanager
+    def as_default(self) -> Iterator[KubeEmulator]:
+        """Make this emulator the process's default cluster inside the block.
+
+        Sets ``KUBECONFIG`` (kopf's ``login_with_kubeconfig``, kubectl) and, because the
+        kubernetes client reads ``KUBECONFIG`` only once at import (and kopf's default
+        ``login_via_client`` relies on that), its default location too when already imported.
+        Both are restored afterwards.
+        """
+        saved_env = os.environ.get("KUBECONFIG")
+        module = sys.modules.get("kubernetes.config.kube_config")
+        saved_default = getattr(module, "KUBE_CONFIG_DEFAULT_LOCATION", None)
+        os.environ["KUBECONFIG"] = self.kubeconfig_path
+        if module is not None:
+            setattr(module, "KUBE_CONFIG_DEFAULT_LOCATION", self.kubeconfig_path)  # noqa: B010
+        try:
+            yield self
+        finally:
+            if saved_env is None:
+                os.environ.pop("KUBECONFIG", None)
+            else:
+                os.environ["KUBECONFIG"] = saved_env
+            if module is not None:
+                setattr(module, "KUBE_CONFIG_DEFAULT_LOCATION", saved_default)  # noqa: B010
 
     def env(self) -> dict[str, str]:
         """Environment variables that point kopf, kubectl and the kubernetes client here."""
