@@ -91,23 +91,17 @@ class World:
         ]["Id"]
         return zone
 
-    def upsert(self, zone_id: str, name: str, rtype: str, value: str) -> None:
-        self.route53.change_resource_record_sets(
-            HostedZoneId=zone_id,
-            ChangeBatch={
-                "Changes": [
-                    {
-                        "Action": "UPSERT",
-                        "ResourceRecordSet": {
-                            "Name": name,
-                            "Type": rtype,
-                            "TTL": 60,
-                            "ResourceRecords": [{"Value": value}],
-                        },
-                    }
-                ]
-            },
-        )
+    @staticmethod
+    def upsert_batch(name: str, rtype: str, value: str) -> dict[str, Any]:
+        record = {"Name": name, "Type": rtype, "TTL": 60, "ResourceRecords": [{"Value": value}]}
+        return {"Changes": [{"Action": "UPSERT", "ResourceRecordSet": record}]}
+
+    def upsert(self, zone_id: str, name: str, rtype: str, value: str) -> dict[str, Any]:
+        """UPSERT one record; returns the ChangeInfo."""
+        info: dict[str, Any] = self.route53.change_resource_record_sets(
+            HostedZoneId=zone_id, ChangeBatch=self.upsert_batch(name, rtype, value)
+        )["ChangeInfo"]
+        return info
 
     def publish_txt(self, config: dict[str, Any], zone_id: str, domain: str) -> None:
         challenge = config["PrivateDnsNameConfiguration"]

@@ -41,27 +41,17 @@ def test_elbv2_throttling_is_throttling_400_rate_exceeded(aws_emulator: Any) -> 
     assert failure(elbv2.describe_load_balancers) == ("Throttling", 400, "Rate exceeded")
 
 
-def test_route53_throttling_and_prior_request_not_complete_are_400(aws_emulator: Any) -> None:
+def test_route53_throttling_and_prior_request_not_complete_are_400(
+    aws_emulator: Any, world: Any
+) -> None:
     route53 = no_retry(aws_emulator, "route53")
     aws_emulator.faults.throttle("route53", "ListHostedZones", times=1)
     assert failure(route53.list_hosted_zones)[:2] == ("Throttling", 400)
-    zone = route53.create_hosted_zone(Name="example.com", CallerReference="r1")["HostedZone"]
+    zone = world.public_zone("example.com")
     aws_emulator.faults.add(FaultRule.prior_request_not_complete())
-    change = {
-        "Changes": [
-            {
-                "Action": "UPSERT",
-                "ResourceRecordSet": {
-                    "Name": "a.example.com",
-                    "Type": "TXT",
-                    "TTL": 60,
-                    "ResourceRecords": [{"Value": '"x"'}],
-                },
-            }
-        ]
-    }
+    batch = world.upsert_batch("a.example.com", "TXT", '"x"')
     code, status, _ = failure(
-        lambda: route53.change_resource_record_sets(HostedZoneId=zone["Id"], ChangeBatch=change)
+        lambda: route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch=batch)
     )
     assert (code, status) == ("PriorRequestNotComplete", 400)
 

@@ -12,23 +12,7 @@ def test_record_change_is_pending_until_the_delay_passes_then_insync(
     world: Any, aws_emulator: Any, eventually: Any
 ) -> None:
     aws_emulator.set_delays(dns_change=0.3)
-    zone = world.public_zone("example.com")
-    change = world.route53.change_resource_record_sets(
-        HostedZoneId=zone,
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": "_x.example.com",
-                        "Type": "TXT",
-                        "TTL": 60,
-                        "ResourceRecords": [{"Value": '"v"'}],
-                    },
-                }
-            ]
-        },
-    )["ChangeInfo"]
+    change = world.upsert(world.public_zone("example.com"), "_x.example.com", "TXT", '"v"')
     assert change["Status"] == "PENDING"
 
     def status() -> str:
@@ -41,28 +25,9 @@ def test_record_change_is_pending_until_the_delay_passes_then_insync(
 
 def test_each_change_has_its_own_id_and_unknown_ids_fail(world: Any) -> None:
     zone = world.public_zone("example.com")
-    world.upsert(zone, "a.example.com", "TXT", '"1"')
-    ids = set()
-    for value in ('"2"', '"3"'):
-        change = world.route53.change_resource_record_sets(
-            HostedZoneId=zone,
-            ChangeBatch={
-                "Changes": [
-                    {
-                        "Action": "UPSERT",
-                        "ResourceRecordSet": {
-                            "Name": "a.example.com",
-                            "Type": "TXT",
-                            "TTL": 60,
-                            "ResourceRecords": [{"Value": value}],
-                        },
-                    }
-                ]
-            },
-        )["ChangeInfo"]
-        assert change["Status"] == "INSYNC"
-        ids.add(change["Id"])
-    assert len(ids) == 2
+    changes = [world.upsert(zone, "a.example.com", "TXT", value) for value in ('"1"', '"2"')]
+    assert [c["Status"] for c in changes] == ["INSYNC", "INSYNC"]
+    assert changes[0]["Id"] != changes[1]["Id"]
     with pytest.raises(ClientError) as excinfo:
         world.route53.get_change(Id="/change/C0000000000000")
     assert excinfo.value.response["Error"]["Code"] == "NoSuchChange"

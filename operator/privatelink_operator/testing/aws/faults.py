@@ -93,6 +93,30 @@ class FaultRule:
 
     # -- constructors for the usual faults ------------------------------------------------
     @classmethod
+    def _answer(
+        cls,
+        service: str,
+        action: str,
+        account: str,
+        error: tuple[str, int, str],
+        times: int | None,
+        probability: float,
+        seed: int | None,
+    ) -> FaultRule:
+        code, status, message = error
+        return cls(
+            service=service,
+            action=action,
+            account=account,
+            error_code=code,
+            status=status,
+            message=message,
+            times=times,
+            probability=probability,
+            seed=seed,
+        )
+
+    @classmethod
     def throttle(
         cls,
         service: str,
@@ -107,17 +131,7 @@ class FaultRule:
         Route 53 ``Throttling`` 400 "Rate exceeded", ACM ``ThrottlingException`` 400)."""
         svc = canonical_service(service)
         code, status, message = THROTTLING.get(svc, ("ThrottlingException", 400, "Rate exceeded"))
-        return cls(
-            service=svc,
-            action=action,
-            account=account,
-            error_code=code,
-            status=status,
-            message=message,
-            times=times,
-            probability=probability,
-            seed=seed,
-        )
+        return cls._answer(svc, action, account, (code, status, message), times, probability, seed)
 
     @classmethod
     def server_error(
@@ -141,17 +155,7 @@ class FaultRule:
             code, message = _INTERNAL.get(
                 svc, ("InternalFailure", "The request processing has failed.")
             )
-        return cls(
-            service=svc,
-            action=action,
-            account=account,
-            error_code=code,
-            status=status,
-            message=message,
-            times=times,
-            probability=probability,
-            seed=seed,
-        )
+        return cls._answer(svc, action, account, (code, status, message), times, probability, seed)
 
     @classmethod
     def prior_request_not_complete(

@@ -374,6 +374,34 @@ def _endpoint_dict(endpoint: Any, region: str) -> dict[str, Any]:
     return result
 
 
+def _endpoint_not_found(endpoint_id: str) -> Exception:
+    return AwsError(
+        "InvalidVpcEndpointId.NotFound", f"The Vpc Endpoint Id '{endpoint_id}' does not exist"
+    )
+
+
+def _no_private_dns(service_name: str) -> Exception:
+    return AwsError(
+        "InvalidParameter",
+        f"Private DNS can't be enabled because the service {service_name} "
+        "does not provide a private DNS name.",
+    )
+
+
+def _name_verified(config: Any) -> bool:
+    dns = service_dns_state(config)
+    return dns is not None and dns.state == "verified"
+
+
+def _check_vpc_dns_attributes(vpc: Any) -> None:
+    if not (_bool(vpc.enable_dns_support) and _bool(vpc.enable_dns_hostnames)):
+        raise AwsError(
+            "InvalidParameter",
+            "Enabling private DNS requires both enableDnsSupport and enableDnsHostnames "
+            f"VPC attributes set to true for {vpc.id}",
+        )
+
+
 def _find_own_service(backend: Any, service_id: str) -> Any:
     config = backend.configurations.get(service_id)
     if config is None:
@@ -787,22 +815,12 @@ def apply() -> None:
         private_dns = endpoint_type.lower() == "interface" and (
             _bool(requested) if requested is not None else True
         )
-        if config is not None and private_dns:
-            dns = service_dns_state(config)
-            if dns is None or dns.state != "verified":
-                if requested is not None:
-                    raise AwsError(
-                        "InvalidParameter",
-                        f"Private DNS can't be enabled because the service {service_name} "
-                        "does not provide a private DNS name.",
-                    )
-                private_dns = False  # the default quietly does not apply
-        if private_dns and not (_bool(vpc.enable_dns_support) and _bool(vpc.enable_dns_hostnames)):
-            raise AwsError(
-                "InvalidParameter",
-                "Enabling private DNS requires both enableDnsSupport and enableDnsHostnames "
-                f"VPC attributes set to true for {vpc_id}",
-            )
+        if config is not None and private_dns and not _name_verified(config):
+            if requested is not None:
+                raise _no_private_dns(service_name)
+            private_dns = False  # the default quietly does not apply
+        if private_dns:
+            _check_vpc_dns_attributes(vpc)
         ip_type = self._get_param("IpAddressType") or "ipv4"
         supported = getattr(config, "_plo_ip_types", ["ipv4"]) if config else ["ipv4", "ipv6"]
         if (ip_type in ("ipv4", "ipv6") and ip_type not in supported) or (
@@ -860,10 +878,7 @@ def apply() -> None:
             known = {e.id for e in mine}
             for endpoint_id in ids:
                 if endpoint_id not in known:
-                    raise AwsError(
-                        "InvalidVpcEndpointId.NotFound",
-                        f"The Vpc Endpoint Id '{endpoint_id}' does not exist",
-                    )
+                    raise _endpoint_not_found(endpoint_id)
             mine = [e for e in mine if e.id in ids]
         filters = _filters(self)
         selected = []
@@ -888,27 +903,13 @@ def apply() -> None:
         mine = {e.id: e for e in _live_endpoints(self.region) if e.ec2_backend is self.ec2_backend}
         endpoint = mine.get(endpoint_id)
         if endpoint is None:
-            raise AwsError(
-                "InvalidVpcEndpointId.NotFound",
-                f"The Vpc Endpoint Id '{endpoint_id}' does not exist",
-            )
+            raise _endpoint_not_found(endpoint_id)
         requested = self._get_param("PrivateDnsEnabled")
         if requested is not None and _bool(requested) and not endpoint.private_dns_enabled:
             config = getattr(endpoint, "_plo_service", None)
-            dns = service_dns_state(config) if config is not None else None
-            if config is not None and (dns is None or dns.state != "verified"):
-                raise AwsError(
-                    "InvalidParameter",
-                    f"Private DNS can't be enabled because the service "
-                    f"{endpoint.service_name} does not provide a private DNS name.",
-                )
-            vpc = self.ec2_backend.get_vpc(endpoint.vpc_id)
-            if not (_bool(vpc.enable_dns_support) and _bool(vpc.enable_dns_hostnames)):
-                raise AwsError(
-                    "InvalidParameter",
-                    "Enabling private DNS requires both enableDnsSupport and "
-                    f"enableDnsHostnames VPC attributes set to true for {endpoint.vpc_id}",
-                )
+            if config is not None and not _name_verified(config):
+                raise _no_private_dns(endpoint.service_name)
+            _check_vpc_dns_attributes(self.ec2_backend.get_vpc(endpoint.vpc_id))
         answer = original_modify_endpoint(self)
         if requested is not None:
             endpoint.private_dns_enabled = _bool(requested)
