@@ -11,6 +11,21 @@ Public API:
 - :class:`AwsCall`, :class:`CallLog` - the log of every AWS call by (account, service, action).
 - pytest fixtures in :mod:`.fixtures`; the command ``python -m privatelink_operator.testing.aws``.
 
+Usage in a test suite (``conftest.py``)::
+
+    from privatelink_operator.testing.aws.fixtures import aws_emulator, aws_emulator_session
+
+    def test_something(aws_emulator):
+        ec2 = aws_emulator.client("ec2", account_id=CONSUMER_ACCOUNT)
+        aws_emulator.faults.throttle("elbv2", "CreateListener", times=2)
+        aws_emulator.set_delays(load_balancer=1.0)
+        mark = aws_emulator.calls.mark()
+        ...
+        assert aws_emulator.calls.writes(since=mark) == []
+
+A process under test (the operator, the AWS CLI) reaches the same emulator with
+``aws_emulator.env(account_id)``: ``AWS_ENDPOINT_URL`` plus the account id as access key id.
+
 What the emulator changes in moto, and why, is in the docstrings of :mod:`.patches`.
 """
 

@@ -22,9 +22,10 @@ from typing import Any
 
 from .state import STATE, Delays
 
-__all__ = ["EmulatorProcess", "build_app", "serve"]
+__all__ = ["MOTO_VERSION", "EmulatorProcess", "build_app", "serve"]
 
 _READY = "privatelink-operator-aws-emulator-ready"
+MOTO_VERSION = "5.2.5"  # the pinned version the patches were written against
 
 
 def build_app(delays: Delays | None = None) -> Any:
@@ -37,6 +38,12 @@ def build_app(delays: Delays | None = None) -> Any:
     from .app import EmulatorApp
     from .patches import apply_all
 
+    if moto.__version__ != MOTO_VERSION:
+        print(
+            f"warning: the AWS emulator's patches were written for moto {MOTO_VERSION}, "
+            f"this is moto {moto.__version__}: run its tests (tests/emulators/aws)",
+            file=sys.stderr,
+        )
     apply_all()
     STATE.configure(delays or Delays())
     return EmulatorApp(DomainDispatcherApplication(create_backend_app), moto.__version__)
