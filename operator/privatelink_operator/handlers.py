@@ -20,8 +20,9 @@ import kopf
 from pydantic import ValidationError
 
 from . import GROUP, VERSION, kube
-from .api import PrivateLinkServiceSpec
+from .api import PrivateLinkEndpointSpec, PrivateLinkServiceSpec
 from .aws import AwsClients, AwsError
+from .consumer.reconcile import EndpointOutcome, delete_endpoint, reconcile_endpoint
 from .ownership import Owner
 from .provider.desired import Target
 from .provider.reconcile import Outcome, delete_service, reconcile_service
@@ -39,6 +40,7 @@ class OperatorConfig:
     drift_period: float = 60.0
     aws: AwsClients | None = None
     probe_resolve: list[str] = field(default_factory=list)
+    probe_connections: int = 20
 
 
 CONFIG = OperatorConfig()
@@ -154,7 +156,7 @@ def _owner(kind: str, namespace: str, name: str, uid: str) -> Owner:
     return Owner(CONFIG.cluster_name, kind, namespace, name, uid)
 
 
-async def _post_events(body: Any, outcome: Outcome) -> None:
+async def _post_events(body: Any, outcome: Outcome | EndpointOutcome) -> None:
     for kind, reason, message in outcome.events:
         kopf.event(body, type=kind, reason=reason, message=message[:1000])
 
@@ -286,3 +288,202 @@ async def pls_delete(**kw: Any) -> None:
             f"deleting AWS resources (removed: {removed}); checking again",
             delay=outcome.requeue or 5,
         )
+
+
+# -- PrivateLinkEndpoint -----------------------------------------------------------------------
+
+PLE = "privatelinkendpoints"
+H2_READY = "H2Ready"
+
+_prober: Any = None
+
+
+def _shared_prober() -> Any:
+    """One prober for every endpoint: a bounded number of sockets, whatever their number."""
+    global _prober
+    if _prober is None:
+        from .probe import Prober
+
+        _prober = Prober(max_connections=CONFIG.probe_connections, resolve=CONFIG.probe_resolve)
+    return _prober
+
+
+@kopf.on.cleanup()
+async def close_prober(**_: Any) -> None:
+    global _prober
+    if _prober is not None:
+        await _prober.aclose()
+        _prober = None
+
+
+@kopf.on.update(GROUP, VERSION, PLE, field="spec")
+def ple_spec_changed(**kw: Any) -> None:
+    wake(PLE, kw["namespace"], kw["name"])
+
+
+@dataclass
+class _EndpointLoop:
+    """What one endpoint's daemon remembers between passes (nothing of it is the truth)."""
+
+    outcome: EndpointOutcome | None = None
+    generation: Any = None
+    next_aws: float = 0.0
+    next_probe: float = 0.0
+    probe_failures: int = 0
+    h2: dict[str, Any] | None = None
+    h2_condition: Condition | None = None
+
+
+async def _probe(spec: PrivateLinkEndpointSpec, namespace: str, host: str) -> Any:
+    from .probe import ProbeTarget
+
+    bundle = None
+    ref = spec.probe.ca_bundle_ref
+    if ref is not None:
+        bundle = await kube.read_ca_bundle(ref.kind, namespace, ref.name, ref.key)
+        if bundle is None:
+            return Condition.false(
+                H2_READY,
+                "CaBundleNotFound",
+                f"probe.caBundleRef: key {ref.key} of {ref.kind} {ref.name} is not there; "
+                "create it or remove caBundleRef",
+            )
+    target = ProbeTarget(
+        host=host,
+        port=spec.probe.port,
+        path=spec.probe.path,
+        timeout=float(spec.probe.timeout_seconds),
+        expected_statuses=frozenset(spec.probe.expected_statuses),
+        ca_bundle=bundle,
+    )
+    return await _shared_prober().probe(target)
+
+
+def _h2_condition(result: Any) -> Condition:
+    status = result.to_status()
+    reason = str(status.get("reason") or "Unknown")
+    if status.get("ready"):
+        return Condition.true(H2_READY, reason, status.get("message") or "")
+    return Condition.false(H2_READY, reason, status.get("message") or "")
+
+
+async def ple_pass(
+    body: Any, namespace: str, name: str, uid: str, memory: _EndpointLoop, woken: bool
+) -> float:
+    """AWS when due (or woken), the probe when due; returns seconds until the next pass."""
+    from .probe import next_probe_delay
+
+    loop_now = asyncio.get_running_loop().time()
+    status = dict(body.get("status") or {})
+    generation = body.get("metadata", {}).get("generation")
+    try:
+        spec = PrivateLinkEndpointSpec.model_validate(dict(body.get("spec") or {}))
+    except ValidationError as exc:
+        await kube.patch_status(PLE, namespace, name, _invalid_spec_status(exc, status, generation))
+        return CONFIG.drift_period
+    owner = _owner("PrivateLinkEndpoint", namespace, name, uid)
+    aws_due = woken or memory.outcome is None or loop_now >= memory.next_aws
+    aws_due = aws_due or generation != memory.generation
+    outcome = memory.outcome
+    if aws_due:
+        outcome = await asyncio.to_thread(
+            reconcile_endpoint, _aws(), owner, spec, status, generation
+        )
+        memory.outcome = outcome
+        memory.generation = generation
+        requeue = outcome.requeue if outcome.requeue is not None else CONFIG.drift_period
+        memory.next_aws = loop_now + requeue
+        await _post_events(body, outcome)
+        if woken:
+            memory.next_probe = loop_now
+    assert outcome is not None
+    if not spec.probe.enabled:
+        memory.h2, memory.h2_condition = None, None
+    elif not outcome.probe_ready:
+        memory.h2 = None
+        memory.h2_condition = Condition.unknown(
+            H2_READY,
+            "EndpointNotAvailable",
+            "the probe runs once the endpoint is available with its private DNS name",
+        )
+        memory.next_probe = loop_now
+    elif (
+        loop_now >= memory.next_probe
+        or memory.h2_condition is None
+        or (memory.h2_condition.reason == "EndpointNotAvailable")
+    ):
+        assert outcome.probe_host is not None
+        result = await _probe(spec, namespace, outcome.probe_host)
+        if isinstance(result, Condition):
+            memory.h2, memory.h2_condition = None, result
+            memory.probe_failures += 1
+        else:
+            memory.h2 = result.to_status()
+            memory.h2_condition = _h2_condition(result)
+            memory.probe_failures = (
+                0 if memory.h2_condition.status == "True" else (memory.probe_failures + 1)
+            )
+        memory.next_probe = loop_now + next_probe_delay(
+            float(spec.probe.interval_seconds), memory.probe_failures
+        )
+    parts = [outcome.part]
+    if memory.h2_condition is not None:
+        parts.append(memory.h2_condition)
+    conditions = summarize(parts, outcome.stall)
+    if not spec.probe.enabled:
+        conditions.append(Condition.unknown(H2_READY, "ProbeDisabled", "probe.enabled is false"))
+    new_status = dict(outcome.status)
+    new_status["h2"] = memory.h2
+    new_status["conditions"] = merge_conditions(status.get("conditions"), conditions, generation)
+    settled = outcome.stall is not None or outcome.requeue is None
+    if settled:
+        new_status["observedGeneration"] = generation
+    await kube.patch_status(PLE, namespace, name, new_status)
+    next_pass = memory.next_aws
+    if spec.probe.enabled and outcome.probe_ready:
+        next_pass = min(next_pass, memory.next_probe)
+    return max(0.5, next_pass - loop_now)
+
+
+@kopf.daemon(GROUP, VERSION, PLE, cancellation_timeout=60)
+async def ple_daemon(**kw: Any) -> None:
+    body, namespace, name, uid = kw["body"], kw["namespace"], kw["name"], kw["uid"]
+    memory = _EndpointLoop()
+    key = (PLE, namespace, name)
+
+    async def run_pass() -> float:
+        woken = _wake[key].is_set() if key in _wake else False
+        return await ple_pass(body, namespace, name, uid, memory, woken)
+
+    await _loop(PLE, kw["stopped"], body, namespace, name, uid, kw["logger"], run_pass)
+
+
+@kopf.on.delete(GROUP, VERSION, PLE)
+async def ple_delete(**kw: Any) -> None:
+    body, spec, namespace, name, uid = (kw[k] for k in ("body", "spec", "namespace", "name", "uid"))
+    if spec.get("deletionPolicy") == "Retain":
+        kopf.event(
+            body,
+            type="Normal",
+            reason="Retained",
+            message="deletionPolicy Retain: the VPC endpoint is left in place",
+        )
+        return
+    try:
+        model = PrivateLinkEndpointSpec.model_validate(dict(spec))
+    except ValidationError as exc:
+        raise kopf.PermanentError(f"spec is invalid, cannot plan the deletion: {exc}") from exc
+    owner = _owner("PrivateLinkEndpoint", namespace, name, uid)
+    async with _lock((PLE, namespace, name)):
+        try:
+            plan, done = await asyncio.to_thread(
+                delete_endpoint, _aws(), owner, model, dict(body.get("status") or {})
+            )
+        except AwsError as exc:
+            raise kopf.TemporaryError(f"deleting: {exc}", delay=10) from exc
+    for d in done:
+        kopf.event(
+            body, type="Normal", reason="Deleted", message=f"{d.step.resource}: {d.step.summary}"
+        )
+    if plan.steps or plan.waits:
+        raise kopf.TemporaryError("deleting the VPC endpoint; checking again", delay=5)

@@ -109,6 +109,8 @@ PRODUCERS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "create_vpc_endpoint_service_configuration": lambda r: str(
         r["ServiceConfiguration"]["ServiceId"]
     ),
+    "create_security_group": lambda r: str(r["GroupId"]),
+    "create_vpc_endpoint": lambda r: str(r["VpcEndpoint"]["VpcEndpointId"]),
 }
 
 
