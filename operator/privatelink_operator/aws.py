@@ -115,9 +115,13 @@ def classify(exc: BaseException, operation: str = "") -> AwsError:
             kind = "access"
         elif code in _CONFLICT_CODES:
             kind = "conflict"
+        elif code in _USER_CODES:
+            # Before the NotFound rule: InvalidSubnetID.NotFound and the like name something
+            # the user wrote in the spec, which only a spec change fixes.
+            kind = "user"
         elif code.endswith("NotFound") or code.endswith("NotFoundException") or "NotFound" in code:
             kind = "not_found"
-        elif code in _USER_CODES or status == 400:
+        elif status == 400:
             kind = "user"
         else:
             kind = "retry"

@@ -24,6 +24,7 @@ class ActualCertificate:
     validation_records: list[dict[str, str]]
     in_use_by: list[str]
     owned: bool
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -62,6 +63,7 @@ class ActualListener:
     ssl_policy: str | None
     alpn_policy: str
     target_group_arn: str | None
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -168,10 +170,12 @@ class Reader:
             )
 
     def _elb_tags(self, arns: list[str]) -> dict[str, dict[str, str]]:
-        if not arns:
-            return {}
-        answer = self.aws.call("elbv2", "describe_tags", ResourceArns=arns)
-        return {d["ResourceArn"]: tag_dict(d.get("Tags", [])) for d in answer["TagDescriptions"]}
+        tags: dict[str, dict[str, str]] = {}
+        for start in range(0, len(arns), 20):  # DescribeTags takes at most 20 ARNs
+            answer = self.aws.call("elbv2", "describe_tags", ResourceArns=arns[start : start + 20])
+            for d in answer["TagDescriptions"]:
+                tags[d["ResourceArn"]] = tag_dict(d.get("Tags", []))
+        return tags
 
     def target_groups(
         self, desired_name: str, known_arns: list[str], actual: ProviderActual
@@ -252,10 +256,20 @@ class Reader:
             "elbv2", "describe_listeners", LoadBalancerArn=actual.load_balancer.arn
         )
         listeners = answer.get("Listeners", [])
-        chosen = next((x for x in listeners if x["Port"] == port), None)
-        if chosen is None and listeners:
-            chosen = listeners[0]
+        # Only a listener with our tags is ours: one that someone added to our NLB by hand is
+        # never modified (and blocks the port it holds).
+        tags = self._elb_tags([x["ListenerArn"] for x in listeners])
+        mine = [x for x in listeners if self.owner.owns(tags.get(x["ListenerArn"], {}))]
+        chosen = next((x for x in mine if x["Port"] == port), None)
+        if chosen is None and mine:
+            chosen = mine[0]
         if chosen is None:
+            taken = next((x for x in listeners if x["Port"] == port), None)
+            if taken is not None:
+                actual.foreign.append(
+                    f"listener on port {port} of load balancer {actual.load_balancer.name} "
+                    f"({taken['ListenerArn']})"
+                )
             return
         certs = chosen.get("Certificates") or []
         forward: dict[str, Any] = next(
@@ -269,6 +283,7 @@ class Reader:
             ssl_policy=chosen.get("SslPolicy"),
             alpn_policy=_normalise_alpn(chosen.get("AlpnPolicy")),
             target_group_arn=forward.get("TargetGroupArn"),
+            tags=tags.get(chosen["ListenerArn"], {}),
         )
 
     def endpoint_service(self, known_id: str | None, actual: ProviderActual) -> None:
@@ -338,9 +353,11 @@ class Reader:
             raise
         cert = answer["Certificate"]
         owned = False
+        tags: dict[str, str] = {}
         if requested:
-            tags = self.aws.call("acm", "list_tags_for_certificate", CertificateArn=arn)
-            owned = self.owner.owns(tag_dict(tags.get("Tags", [])))
+            answer = self.aws.call("acm", "list_tags_for_certificate", CertificateArn=arn)
+            tags = tag_dict(answer.get("Tags", []))
+            owned = self.owner.owns(tags)
             if not owned:
                 actual.foreign.append(f"certificate {arn}")
                 return
@@ -359,6 +376,7 @@ class Reader:
             validation_records=records,
             in_use_by=list(cert.get("InUseBy", []) or []),
             owned=owned,
+            tags=tags,
         )
 
     def find_requested_certificate(self, domain: str, actual: ProviderActual) -> None:

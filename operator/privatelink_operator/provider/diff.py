@@ -91,6 +91,29 @@ def _tag_steps(
                     {"Resources": [ident], "Tags": [{"Key": k} for k in remove]},
                 )
             )
+    elif service == "acm":
+        if add:
+            steps.append(
+                Step(
+                    resource,
+                    "tag",
+                    f"tags {sorted(add)}",
+                    "acm",
+                    "add_tags_to_certificate",
+                    {"CertificateArn": ident, "Tags": tag_list(add)},
+                )
+            )
+        if remove:
+            steps.append(
+                Step(
+                    resource,
+                    "untag",
+                    f"tags {remove}",
+                    "acm",
+                    "remove_tags_from_certificate",
+                    {"CertificateArn": ident, "Tags": [{"Key": k} for k in remove]},
+                )
+            )
     return steps
 
 
@@ -175,6 +198,8 @@ def _plan_certificate(
         )
         plan.wait("LoadBalancerReady", "CertificatePending", "certificate requested", SHORT)
         return None
+    for step in _tag_steps("certificate", "acm", cert.arn, cert.tags, want.tags):
+        plan.add(step)
     if cert.status in ("FAILED", "VALIDATION_TIMED_OUT", "REVOKED", "EXPIRED"):
         plan.stall = Stall(
             "CertificateFailed",
@@ -310,7 +335,7 @@ def _plan_target_group(desired: DesiredService, actual: ProviderActual, plan: Pl
         plan.add(
             Step(
                 "target-group",
-                "create",
+                "replace" if replacing else "create",
                 summary,
                 "elbv2",
                 "create_target_group",
@@ -453,6 +478,8 @@ def _plan_listener(
                 {"ListenerArn": listener.arn, **params},
             )
         )
+    for step in _tag_steps("listener", "elbv2", listener.arn, listener.tags, want.tags):
+        plan.add(step)
     if want.alpn_policy == ALPN_NONE:
         plan.notes.append("ALPN policy None: clients cannot negotiate h2 through this listener")
 

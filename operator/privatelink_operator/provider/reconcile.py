@@ -14,10 +14,33 @@ from ..ownership import Owner
 from ..status import Condition, Stall, merge_conditions, summarize
 from .actual import ProviderActual, Reader, txt_record_name
 from .desired import DesiredService, Target, desired_service
-from .diff import SHORT, Memory, plan_delete, plan_service
+from .diff import Memory, plan_delete, plan_service
 from .plan import Plan
 
 DRIFT_PERIOD = 60.0
+# Seconds before the pass after one that wrote: re-read what was just changed (the next step of
+# a chain often depends on it) soon, instead of after a whole polling interval.
+SETTLE = 1.0
+
+# Event reasons for what a step did (the plan's verbs in the past tense).
+PAST = {
+    "create": "Created",
+    "replace": "Replaced",
+    "modify": "Modified",
+    "register": "Registered",
+    "deregister": "Deregistered",
+    "tag": "Tagged",
+    "untag": "Untagged",
+    "publish": "Published",
+    "verify": "VerificationStarted",
+    "accept": "Accepted",
+    "reject": "Rejected",
+    "delete": "Deleted",
+}
+
+
+def event_reason(action: str) -> str:
+    return PAST.get(action, action[:1].upper() + action[1:])
 
 
 @dataclass
@@ -163,10 +186,21 @@ def reconcile_service(
                 outcome.events.append(("Warning", exc.code, plan.stall.message))
                 return outcome
             raise
-        events = [
-            ("Normal", f"{d.step.action.capitalize()}d", f"{d.step.resource}: {d.step.summary}")
-            for d in done
-        ]
+        # The spec did not change since the last complete pass: what was written puts back a
+        # change made outside the operator (the console, the CLI).
+        # Connections, verification and a Service's endpoints change without anyone drifting.
+        steady = generation is not None and status.get("observedGeneration") == generation
+        not_drift = {"connections", "dns-verification"} | (
+            {"targets"} if targets is not None else set()
+        )
+
+        def event(d: Done) -> tuple[str, str, str]:
+            message = f"{d.step.resource}: {d.step.summary}"
+            if steady and d.step.resource not in not_drift:
+                return ("Normal", "DriftCorrected", message + " (changed outside the operator)")
+            return ("Normal", event_reason(d.step.action), message)
+
+        events = [event(d) for d in done]
     outcome = _outcome(plan, desired, actual, status, generation, now, done, blocked=False)
     outcome.events = events + outcome.events
     return outcome
@@ -215,7 +249,7 @@ def _outcome(
     else:
         new_status["stalledGeneration"] = None
         if done:
-            requeue = SHORT
+            requeue = SETTLE
         elif plan.waits:
             requeue = min(w.delay for w in plan.waits)
         else:
@@ -318,6 +352,10 @@ def _parts(
     def part(name: str, resources: set[str], ok: bool, ok_reason: str, missing: str) -> Condition:
         if name in waits:
             return Condition.false(name, waits[name].reason, waits[name].message)
+        replaced = [d.step for d in done if d.step.action == "replace"]
+        if replaced and any(r.resource in resources for r in replaced):
+            what = "; ".join(f"{r.resource}: {r.summary}" for r in replaced)
+            return Condition.false(name, "Replacing", f"replacing {what}")
         if touched & resources:
             changed = sorted(touched & resources)
             return Condition.false(name, "Updating", f"changed {', '.join(changed)}")
@@ -383,7 +421,10 @@ def delete_service(
     done: list[Done] = []
     if apply and plan.steps:
         done = execute(aws, plan, {})
-    events = [("Normal", "Deleted", f"{d.step.resource}: {d.step.summary}") for d in done]
+    events = [
+        ("Normal", event_reason(d.step.action), f"{d.step.resource}: {d.step.summary}")
+        for d in done
+    ]
     outcome = Outcome(plan=plan, status={}, events=events, done=done)
-    outcome.requeue = SHORT if plan.steps else None
+    outcome.requeue = SETTLE if plan.steps else None
     return outcome
