@@ -191,7 +191,15 @@ async def pls_pass(body: Any, namespace: str, name: str, uid: str, indexes: Any)
         reconcile_service, _aws(), owner, spec, status, generation, targets
     )
     if ref is not None and targets is None:
-        outcome.status.setdefault("conditions", [])
+        outcome.events.append(
+            (
+                "Warning",
+                "ServiceNotFound",
+                f"backend.serviceRef: Service {namespace}/{ref.name} or its port "
+                f"{ref.port if ref.port is not None else '(the only one)'} was not found; "
+                "registered targets are left as they are",
+            )
+        )
     await kube.patch_status(PLS, namespace, name, outcome.status)
     await _post_events(body, outcome)
     return outcome.requeue if outcome.requeue is not None else CONFIG.drift_period
@@ -203,8 +211,16 @@ async def _transient(
     """An AWS error that time will fix: say so in status, back off exponentially."""
     status = dict(body.get("status") or {})
     generation = body.get("metadata", {}).get("generation")
-    parts = [Condition.false("Ready", exc.code, f"{exc}; retrying")]
-    conds = merge_conditions(status.get("conditions"), summarize(parts), generation)
+    message = f"{exc}; retrying"
+    conds = merge_conditions(
+        status.get("conditions"),
+        [
+            Condition.false("Ready", exc.code, message),
+            Condition.true("Reconciling", exc.code, message),
+            Condition.false("Stalled", exc.code, ""),
+        ],
+        generation,
+    )
     await kube.patch_status(plural, namespace, name, {"conditions": conds})
     delay: float = min(300.0, 2.0 ** min(failures, 8)) * random.uniform(0.8, 1.2)
     return delay
