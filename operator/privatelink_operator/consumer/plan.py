@@ -217,6 +217,7 @@ def plan_endpoint(spec: PrivateLinkEndpointSpec, owner: Owner, actual: ConsumerA
                 produces="endpoint_id",
             )
         )
+        _delete_unwanted(spec, actual, plan)
         return plan
     modify: dict[str, Any] = {}
     changes = []
@@ -228,12 +229,13 @@ def plan_endpoint(spec: PrivateLinkEndpointSpec, owner: Owner, actual: ConsumerA
     if "AddSubnetIds" in modify or "RemoveSubnetIds" in modify:
         changes.append(f"subnets -> {sorted(want_subnets)}")
     concrete = frozenset(g for g in groups if isinstance(g, str))
-    if groups and concrete != endpoint.security_groups:
-        if concrete - endpoint.security_groups:
-            modify["AddSecurityGroupIds"] = sorted(concrete - endpoint.security_groups)
+    created = [g for g in groups if isinstance(g, Ref)]  # the owned group, created above
+    if groups and (created or concrete != endpoint.security_groups):
+        if created or concrete - endpoint.security_groups:
+            modify["AddSecurityGroupIds"] = [*created, *sorted(concrete - endpoint.security_groups)]
         if endpoint.security_groups - concrete:
             modify["RemoveSecurityGroupIds"] = sorted(endpoint.security_groups - concrete)
-        changes.append(f"security groups -> {sorted(concrete)}")
+        changes.append(f"security groups -> {[*map(str, created), *sorted(concrete)]}")
     if private_dns != endpoint.private_dns_enabled and endpoint.state.lower() == "available":
         modify["PrivateDnsEnabled"] = private_dns
         changes.append(f"private DNS -> {'enabled' if private_dns else 'disabled'}")
@@ -252,7 +254,43 @@ def plan_endpoint(spec: PrivateLinkEndpointSpec, owner: Owner, actual: ConsumerA
             )
         )
     plan.steps.extend(_tag_steps("endpoint", endpoint.id, endpoint.tags, tags))
+    _delete_unwanted(spec, actual, plan)
     return plan
+
+
+def _delete_unwanted(spec: PrivateLinkEndpointSpec, actual: ConsumerActual, plan: Plan) -> None:
+    """Owned endpoints to a service no longer wanted (or twins), and an owned security group the
+    spec no longer asks for, once no endpoint of ours uses it (AWS refuses it before)."""
+    stale = [e for e in actual.stale_endpoints if e.state.lower() not in ("deleting", "deleted")]
+    if stale:
+        plan.add(
+            Step(
+                "endpoint",
+                "delete",
+                f"{', '.join(e.id for e in stale)} (no longer wanted)",
+                "ec2",
+                "delete_vpc_endpoints",
+                {"VpcEndpointIds": [e.id for e in stale]},
+                ignore_not_found=True,
+            )
+        )
+    group = actual.group
+    if spec.allowed_cidrs or group is None:
+        return
+    users = ([actual.endpoint] if actual.endpoint else []) + actual.stale_endpoints
+    if any(group.id in e.security_groups for e in users):
+        return
+    plan.add(
+        Step(
+            "security-group",
+            "delete",
+            f"{group.id} (allowedCidrs removed)",
+            "ec2",
+            "delete_security_group",
+            {"GroupId": group.id},
+            ignore_not_found=True,
+        )
+    )
 
 
 def plan_endpoint_delete(actual: ConsumerActual) -> Plan:

@@ -219,8 +219,7 @@ def read_endpoint(
     actual = ConsumerActual()
     actual.service = reader.service(spec)
     reader.endpoints(status.get("endpointId"), actual, actual.service.name)
-    if spec.allowed_cidrs or status.get("securityGroupId"):
-        reader.group(actual)
+    reader.group(actual)  # also without allowedCidrs: an owned group left over is deleted
     return actual
 
 
@@ -304,10 +303,13 @@ def _outcome(
         "privateDnsName": host,
         "stalledGeneration": None,
     }
-    if actual.group is not None:
+    deleted = {
+        d.step.params.get("GroupId") for d in done if d.step.operation == "delete_security_group"
+    }
+    if actual.group is not None and actual.group.id not in deleted:
         status["securityGroupId"] = actual.group.id
-    elif produced.get("security_group_id"):
-        status["securityGroupId"] = produced["security_group_id"]
+    else:
+        status["securityGroupId"] = produced.get("security_group_id")
     stall: Stall | None = None
     requeue: float | None = None
     if endpoint is None:
