@@ -31,6 +31,12 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     return int(cli_main(args))
 
 
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from .planning import cli_plan
+
+    return cli_plan(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m privatelink_operator",
@@ -139,6 +145,44 @@ def build_parser() -> argparse.ArgumentParser:
     )
     probe.add_argument("--json", action="store_true", help="print the result as JSON")
     probe.set_defaults(func=_cmd_probe)
+
+    plan = sub.add_parser(
+        "plan",
+        help="print what the operator would change in AWS for a PrivateLinkService file",
+        description=(
+            "Admit the file as the API server would (defaults, schema and CEL rules), read the "
+            "current AWS state (AWS_REGION, credentials, AWS_ENDPOINT_URL...) and print the "
+            "ordered AWS calls the operator would make. Nothing is changed: only Describe, "
+            "List and Get calls are made. Exit status 0: the plan was computed; 1: it stalls "
+            "(applying would not progress) or AWS could not be read; 2: the file is invalid."
+        ),
+    )
+    plan.add_argument(
+        "-f",
+        "--filename",
+        required=True,
+        metavar="FILE",
+        help="YAML with one or more PrivateLinkService objects ('-': standard input)",
+    )
+    plan.add_argument(
+        "--cluster-name",
+        default="default",
+        help="the operator's --cluster-name: whose ownership tags count (default: %(default)s)",
+    )
+    plan.add_argument(
+        "-o",
+        "--output",
+        choices=("text", "json"),
+        default="text",
+        help="output format (default: %(default)s)",
+    )
+    plan.add_argument(
+        "--uid",
+        default=None,
+        help="the object's uid when the file has none; otherwise it is read from the live "
+        "object (KUBECONFIG), and without one the object is planned as new",
+    )
+    plan.set_defaults(func=_cmd_plan)
 
     crds = sub.add_parser(
         "crds",
