@@ -37,6 +37,12 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return cli_plan(args)
 
 
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    from .sandbox import cli_sandbox
+
+    return cli_sandbox(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m privatelink_operator",
@@ -108,6 +114,41 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="URL",
         help="serve a health endpoint, e.g. http://0.0.0.0:8080/healthz",
+    )
+    run.add_argument(
+        "--selector",
+        "-l",
+        default=None,
+        metavar="LABELS",
+        help="serve only PrivateLinkService/PrivateLinkEndpoint objects matching this label "
+        "selector (e.g. 'team=payments' or 'shard in (a,b)'); the API server filters the "
+        "watches, so releases with disjoint selectors never act on one object",
+    )
+    run.add_argument(
+        "--priority",
+        type=int,
+        default=None,
+        help="kopf peering priority of this replica: the highest works, the others stand by "
+        "(default: random, so replicas never tie)",
+    )
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="serve Prometheus metrics on http://HOST:PORT/metrics (default 0: off)",
+    )
+    run.add_argument(
+        "--metrics-host",
+        default="0.0.0.0",
+        metavar="HOST",
+        help="address of the metrics endpoint (default %(default)s)",
+    )
+    run.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default) or json: one JSON object per line, for log pipelines",
     )
     run.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     run.set_defaults(func=_cmd_run)
@@ -196,6 +237,63 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --output-dir: exit 1 if the files there differ from the generated CRDs",
     )
     crds.set_defaults(func=_cmd_crds)
+
+    sandbox = sub.add_parser(
+        "sandbox",
+        help="the whole PrivateLink + HTTP/2 flow on loopback, in one command (make demo)",
+        description=(
+            "Start, on loopback: the AWS emulator (provider and consumer accounts), two "
+            "Kubernetes API emulators with the CRDs, a real HTTP/2 TLS backend, a stand-in for "
+            "the NLB's data path that honours the listener's ALPN policy, and both operators; "
+            "apply examples/, show each condition turning, and print both statuses and the "
+            "probe's output. Ctrl-C stops every process it started and removes its files."
+        ),
+    )
+    sandbox.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep everything running after the demo and print the kubeconfigs and AWS "
+        "environment for your own kubectl and aws commands; Ctrl-C stops it all",
+    )
+    sandbox.add_argument(
+        "--alpn",
+        choices=["HTTP1Only", "HTTP2Only", "HTTP2Optional", "HTTP2Preferred", "None"],
+        metavar="POLICY",
+        help="scenario switch: after Ready and h2, set the PrivateLinkService's "
+        "listener.alpnPolicy to POLICY and show H2Ready turn False with its reason (policies "
+        "under which the probe gets no h2: HTTP1Only, HTTP2Optional, None) or stay True "
+        "(HTTP2Only, HTTP2Preferred), then set the example's policy again and see H2Ready "
+        "True. POLICY: HTTP1Only, HTTP2Only, HTTP2Optional, HTTP2Preferred or None",
+    )
+    sandbox.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="exit 1, naming the missing conditions and showing the operators' last log lines, "
+        "when Ready and h2 (and the --alpn round trip) take longer (default %(default)s)",
+    )
+    sandbox.add_argument(
+        "--backend",
+        choices=["auto", "apache", "python"],
+        default="auto",
+        help="HTTP/2 server behind the Service: Apache httpd (mod_http2, mod_ssl), the Python "
+        "h2 server, or auto: Apache when installed, else Python (default)",
+    )
+    sandbox.add_argument(
+        "--examples",
+        metavar="DIR",
+        help="where privatelinkservice.yaml and privatelinkendpoint.yaml are "
+        "(default: examples/ of this source tree)",
+    )
+    sandbox.add_argument(
+        "--live",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="redraw the condition table in place (always), one line per change (never), or "
+        "by whether stdout is a terminal (auto, default)",
+    )
+    sandbox.set_defaults(func=_cmd_sandbox)
 
     return parser
 
