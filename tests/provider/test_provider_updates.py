@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from provider_helpers import (
+    CONSUMER_ACCOUNT,
     CONSUMER_ROOT,
     OTHER_ROOT,
     Pass,
@@ -366,3 +367,30 @@ def test_replacing_the_target_group_is_announced_in_plan_status_and_events(
     assert passes.status["targetGroupArn"] != old_group
     reasons = [reason for _, reason, _ in outcome.events]
     assert reasons == ["Replaced", "Registered", "Modified", "Deleted"]
+
+
+def test_adding_an_auto_accept_principal_accepts_its_pending_connection_and_nothing_else(
+    passes: Pass, world: World, imported_certificate: str
+) -> None:
+    before = spec_dict(world, imported_certificate, endpointService={"autoAcceptPrincipals": []})
+    passes.converge(before)
+    consumer = world.client("ec2", CONSUMER_ACCOUNT)
+    endpoint = consumer.create_vpc_endpoint(
+        VpcEndpointType="Interface",
+        VpcId=world.consumer.vpc_id,
+        SubnetIds=world.consumer.subnet_ids,
+        ServiceName=passes.status["serviceName"],
+        PrivateDnsEnabled=False,
+    )["VpcEndpoint"]["VpcEndpointId"]
+
+    def state() -> str:
+        found = consumer.describe_vpc_endpoints(VpcEndpointIds=[endpoint])["VpcEndpoints"]
+        return str(found[0]["State"]).lower()
+
+    assert passes.writes_of(before) == Counter(), "not auto-accepted: left pending"
+    assert state() == "pendingacceptance"
+    assert [c["state"] for c in passes.status["connections"]] == ["pendingAcceptance"]
+
+    after = merge(before, {"endpointService": {"autoAcceptPrincipals": [CONSUMER_ROOT]}})
+    assert passes.writes_of(after) == Counter({"AcceptVpcEndpointConnections": 1})
+    assert state() in ("pending", "available")
