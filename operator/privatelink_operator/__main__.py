@@ -115,6 +115,41 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="serve a health endpoint, e.g. http://0.0.0.0:8080/healthz",
     )
+    run.add_argument(
+        "--selector",
+        "-l",
+        default=None,
+        metavar="LABELS",
+        help="serve only PrivateLinkService/PrivateLinkEndpoint objects matching this label "
+        "selector (e.g. 'team=payments' or 'shard in (a,b)'); the API server filters the "
+        "watches, so releases with disjoint selectors never act on one object",
+    )
+    run.add_argument(
+        "--priority",
+        type=int,
+        default=None,
+        help="kopf peering priority of this replica: the highest works, the others stand by "
+        "(default: random, so replicas never tie)",
+    )
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="serve Prometheus metrics on http://HOST:PORT/metrics (default 0: off)",
+    )
+    run.add_argument(
+        "--metrics-host",
+        default="0.0.0.0",
+        metavar="HOST",
+        help="address of the metrics endpoint (default %(default)s)",
+    )
+    run.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default) or json: one JSON object per line, for log pipelines",
+    )
     run.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     run.set_defaults(func=_cmd_run)
 

@@ -8,6 +8,7 @@ reaches ``classify``: ``Retry`` (come back later), ``NotFound`` (an answer, not 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from typing import Any, Literal
 import boto3
 import botocore.config
 import botocore.exceptions
+
+from . import metrics
 
 SERVICES = ("ec2", "elbv2", "acm", "route53", "sts")
 
@@ -138,22 +141,74 @@ def classify(exc: BaseException, operation: str = "") -> AwsError:
 
 
 class CallCounter:
-    """Counts AWS calls by (service, operation), and retries, for metrics and tests."""
+    """Counts AWS calls by (service, operation), retries and throttles, for metrics and tests.
+
+    Hooked on botocore's events: ``before-call``/``after-call``/``after-call-error`` see each
+    call as the code made it (after retries), ``needs-retry`` sees every HTTP attempt. Every
+    observation is also reported to :mod:`.metrics`.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.calls: Counter[tuple[str, str]] = Counter()
         self.retries: Counter[tuple[str, str]] = Counter()
+        self.throttles: Counter[tuple[str, str]] = Counter()
+        self.errors: Counter[tuple[str, str, str]] = Counter()
 
-    def _on_call(self, model: Any, **_: Any) -> None:
+    @staticmethod
+    def _key(model: Any) -> tuple[str, str]:
+        return (str(model.service_model.service_name), str(model.name))
+
+    def _on_call(self, model: Any, context: Any = None, **_: Any) -> None:
         with self._lock:
-            self.calls[(model.service_model.service_name, model.name)] += 1
+            self.calls[self._key(model)] += 1
+        if isinstance(context, dict):
+            context["plo_started"] = time.monotonic()
 
-    def _on_retry(self, attempts: int = 0, operation: Any = None, **_: Any) -> None:
-        if attempts and attempts > 1 and operation is not None:
+    def _finish(self, model: Any, context: Any, code: str | None) -> None:
+        started = context.get("plo_started") if isinstance(context, dict) else None
+        seconds = time.monotonic() - started if isinstance(started, float) else 0.0
+        service, operation = self._key(model)
+        if code is not None:
             with self._lock:
-                key = (operation.service_model.service_name, operation.name)
+                self.errors[(service, operation, code)] += 1
+        metrics.observe_aws_call(service, operation, seconds, code)
+
+    def _on_after_call(
+        self,
+        model: Any,
+        http_response: Any = None,
+        parsed: Any = None,
+        context: Any = None,
+        **_: Any,
+    ) -> None:
+        status = int(getattr(http_response, "status_code", 200) or 200)
+        code = None
+        if status >= 300:
+            error = parsed.get("Error", {}) if isinstance(parsed, dict) else {}
+            code = str(error.get("Code") or f"HTTP{status}")
+        self._finish(model, context, code)
+
+    def _on_call_error(
+        self, model: Any, exception: Any = None, context: Any = None, **_: Any
+    ) -> None:
+        self._finish(model, context, type(exception).__name__)
+
+    def _on_retry(
+        self, attempts: int = 0, operation: Any = None, response: Any = None, **_: Any
+    ) -> None:
+        if not attempts or operation is None:
+            return
+        key = self._key(operation)
+        code = None
+        if isinstance(response, tuple) and len(response) == 2 and isinstance(response[1], dict):
+            code = response[1].get("Error", {}).get("Code")
+        with self._lock:
+            if attempts > 1:
                 self.retries[key] += 1
+            if code in metrics.THROTTLING_CODES:
+                self.throttles[key] += 1
+        metrics.observe_aws_attempt(key[0], key[1], attempts, code)
 
     def writes(self) -> Counter[tuple[str, str]]:
         return Counter({k: v for k, v in self.calls.items() if not is_read(k[1])})
@@ -196,6 +251,8 @@ class AwsClients:
                 client = self.session.client(service, **kwargs)  # type: ignore[call-overload]
                 events = client.meta.events
                 events.register("before-call", self.counter._on_call)
+                events.register("after-call", self.counter._on_after_call)
+                events.register("after-call-error", self.counter._on_call_error)
                 events.register("needs-retry", self.counter._on_retry)
                 self._clients[service] = client
             return self._clients[service]

@@ -1,4 +1,11 @@
-"""``python -m privatelink_operator run``: configure, then hand over to kopf."""
+"""``python -m privatelink_operator run``: configure, then hand over to kopf.
+
+Scope: ``--namespace`` (globs) and/or ``--selector`` (a label selector, applied by the API
+server to the watches of both kinds), so several releases can share a cluster and each object
+is served by exactly one of them. Leader election between replicas of one release is kopf
+peering: every replica picks a distinct ``--priority`` (random unless given), the highest one
+works and the others stand by until its peering entry expires.
+"""
 
 from __future__ import annotations
 
@@ -6,31 +13,66 @@ import argparse
 import asyncio
 import logging
 import os
+import random
+from typing import TYPE_CHECKING
 
 from . import GROUP
+
+if TYPE_CHECKING:
+    import kopf
+
+PLURALS = ("privatelinkservices", "privatelinkendpoints")
+
+
+def peering_priority(value: int | None) -> int:
+    """The kopf peering priority: as given, or random, so replicas never tie (a tie pauses all)."""
+    if value is not None:
+        return value
+    return random.SystemRandom().randint(1, 2**31 - 1)
+
+
+def build_settings(args: argparse.Namespace) -> kopf.OperatorSettings:
+    """kopf settings for the scope flags (imported lazily: ``--help`` stays fast)."""
+    import kopf
+
+    settings = kopf.OperatorSettings()
+    selector = getattr(args, "selector", None)
+    if selector:
+        for plural in PLURALS:
+            settings.watching.label_selectors[GROUP, plural] = selector
+    return settings
 
 
 def run_operator(args: argparse.Namespace) -> int:
     import kopf
 
-    from . import handlers
+    from . import handlers, metrics
     from .aws import AwsClients
 
     handlers.CONFIG.cluster_name = args.cluster_name
     handlers.CONFIG.probe_resolve = list(args.probe_resolve)
     handlers.CONFIG.drift_period = float(args.drift_period)
     handlers.CONFIG.aws = AwsClients(region=os.environ.get("AWS_REGION"))
-    kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.FULL)
+    log_format = kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.FULL
+    kopf.configure(verbose=args.verbose, log_format=log_format)
     logging.getLogger("botocore").setLevel(logging.WARNING)
+    if args.metrics_port:
+        metrics.serve(int(args.metrics_port), host=args.metrics_host)
+        logging.getLogger(__name__).info(
+            "serving metrics on http://%s:%s/metrics", args.metrics_host, args.metrics_port
+        )
     namespaces = list(args.namespace)
+    priority = None if args.standalone else peering_priority(args.priority)
     asyncio.run(
         kopf.operator(
             clusterwide=not namespaces,
             namespaces=namespaces,
             standalone=args.standalone,
             peering_name=args.peering_name,
+            priority=priority,
             liveness_endpoint=args.liveness,
             memo=kopf.Memo(group=GROUP),
+            settings=build_settings(args),
         )
     )
     return 0
