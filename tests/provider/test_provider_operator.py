@@ -6,6 +6,7 @@ AWS emulator is shared and reset between tests.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -369,8 +370,6 @@ def test_a_subnet_that_does_not_exist_stalls_with_a_clear_message_and_no_retry_s
     assert "subnet-0123456789abcdef0" in stalled["message"]
     assert stalled["reason"].startswith("InvalidSubnet")
     mark = aws_emulator.calls.mark()
-    import time
-
     time.sleep(2 * DRIFT_PERIOD)
     calls = aws_emulator.calls.all(since=mark)
     assert [c for c in calls if c.is_write] == []
