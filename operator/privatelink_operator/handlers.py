@@ -407,7 +407,8 @@ async def ple_pass(
         )
         memory.outcome = outcome
         memory.generation = generation
-        requeue = outcome.requeue if outcome.requeue is not None else CONFIG.drift_period
+        # A transitional state is looked at again at least as often as a settled one.
+        requeue = min(outcome.requeue or CONFIG.drift_period, CONFIG.drift_period)
         memory.next_aws = loop_now + requeue
         await _post_events(body, outcome)
         if woken:

@@ -240,12 +240,15 @@ def reconcile_endpoint(
     except AwsError as exc:
         if exc.kind in ("user", "access"):
             stall = _stall(exc)
-            return EndpointOutcome(
+            outcome = EndpointOutcome(
                 plan=Plan(stall=stall),
                 status={"stalledGeneration": None},
                 part=Condition.false(ENDPOINT_AVAILABLE, stall.reason, stall.message),
                 stall=stall,
             )
+            if exc.code == "ServiceNotFound":
+                _service_gone(aws, owner, status, outcome)
+            return outcome
         raise
     done: list[Done] = []
     if blocked and plan.steps:
@@ -287,6 +290,40 @@ def reconcile_endpoint(
     outcome = _outcome(spec, actual, plan, done)
     outcome.events = events
     return outcome
+
+
+def _rejected(service_name: str, endpoint_id: str) -> Stall:
+    return Stall(
+        "Rejected",
+        f"the provider of {service_name} rejected endpoint {endpoint_id}: ask them to "
+        "allow this account and accept it, then delete and recreate this object",
+    )
+
+
+def _service_gone(
+    aws: AwsClients, owner: Owner, status: Mapping[str, Any], outcome: EndpointOutcome
+) -> None:
+    """The service is not visible (any more): say what became of an endpoint we already own.
+
+    A provider that removes this account from its allowed principals also hides the service
+    from it; its endpoint is then rejected, and that is what the user must learn, not that the
+    service cannot be found. Nothing is planned: the endpoint is left as it is.
+    """
+    actual = ConsumerActual()
+    EndpointReader(aws, owner).endpoints(
+        status.get("endpointId"), actual, str(status.get("serviceName") or "")
+    )
+    candidates = [actual.endpoint] if actual.endpoint else []
+    candidates += [e for e in actual.stale_endpoints if e.state.lower() != "deleting"]
+    if not candidates:
+        return
+    endpoint = candidates[0]
+    outcome.status.update(endpointId=endpoint.id, state=endpoint.state)
+    if endpoint.state.lower() == "rejected":
+        stall = _rejected(endpoint.service_name, endpoint.id)
+        outcome.stall = stall
+        outcome.plan.stall = stall
+        outcome.part = Condition.false(ENDPOINT_AVAILABLE, stall.reason, stall.message)
 
 
 def _outcome(
@@ -353,11 +390,7 @@ def _outcome(
             part = Condition.false(ENDPOINT_AVAILABLE, "Pending", "AWS is provisioning it")
             requeue = SHORT
         elif state == "rejected":
-            stall = Stall(
-                "Rejected",
-                f"the provider of {service.name} rejected endpoint {endpoint.id}: ask them to "
-                "allow this account and accept it, then delete and recreate this object",
-            )
+            stall = _rejected(service.name, endpoint.id)
             part = Condition.false(ENDPOINT_AVAILABLE, stall.reason, stall.message)
         elif state in ("failed", "expired", "partial"):
             error = endpoint.last_error or {}
