@@ -2,11 +2,13 @@
 
 - :class:`ApacheBackend`: Apache httpd with mod_http2 and mod_ssl (``Protocols h2 http/1.1``),
   as in the original walk-through, when the binary and those modules are installed (Debian:
-  ``apt-get install apache2-bin``). Its configuration, pid file and logs live in a directory the
-  caller owns; it runs in its own process group and is stopped with it.
+  ``apt-get install apache2-bin``). Its configuration, key, pid file and logs live in a
+  directory the caller owns; it runs in its own process group and is stopped with it.
+  ``GET /healthz`` is answered by httpd itself (mod_status), so its workers, which run as
+  ``nobody`` when started as root, need no access to the caller's private files.
 - :class:`PythonBackend`: the project's own h2 server (:mod:`..testing.tlsserver`) on a thread,
   when Apache is not there. Same behaviour as far as the demo can tell: TLS with the given
-  certificate, ALPN ``h2, http/1.1``, ``GET /healthz`` answers 200 ``ok``.
+  certificate, ALPN ``h2, http/1.1``, every ``GET`` (``/healthz``) answers 200 ``ok``.
 
 :func:`choose_backend` picks one (``auto``: Apache when usable, else Python).
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import grp
 import os
 import shutil
 import signal
@@ -54,6 +57,7 @@ _MODULES = {
     "socache_shmcb_module": "mod_socache_shmcb.so",
     "ssl_module": "mod_ssl.so",
     "http2_module": "mod_http2.so",
+    "status_module": "mod_status.so",
 }
 
 
@@ -114,6 +118,14 @@ def _free_port(host: str) -> int:
         return int(sock.getsockname()[1])
 
 
+def _nobody_group() -> str:
+    for name in ("nogroup", "nobody"):
+        with contextlib.suppress(KeyError):
+            grp.getgrnam(name)
+            return name
+    return "#65534"
+
+
 def _die_with_parent() -> None:
     with contextlib.suppress(Exception):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
@@ -146,12 +158,12 @@ class ApacheBackend:
         return first.partition(":")[2].strip()
 
     def config(self) -> str:
-        run, keys, docroot = (self.workdir / d for d in ("run", "keys", "htdocs"))
+        run, keys = self.workdir / "run", self.workdir / "keys"
         modules = "\n".join(
             f'LoadModule {name} "{self.modules}/{file}"' for name, file in _MODULES.items()
         )
-        # As root, httpd's workers switch to an unprivileged user that must read the docroot.
-        user = "User nobody\nGroup nogroup\n" if os.geteuid() == 0 else ""
+        # As root, httpd must hand its workers to an unprivileged user (it refuses root).
+        user = f"User nobody\nGroup {_nobody_group()}\n" if os.geteuid() == 0 else ""
         return f"""# written by the privatelink-operator sandbox; removed when it stops
 ServerRoot "{self.workdir}"
 ServerName localhost
@@ -172,26 +184,28 @@ Protocols h2 http/1.1
 SSLEngine on
 SSLCertificateFile "{keys}/chain.pem"
 SSLCertificateKeyFile "{keys}/key.pem"
-SSLSessionCache none
-DocumentRoot "{docroot}"
-<Directory "{docroot}">
-    Require all granted
+# No files are served: the docroot is a directory every user can search (workers run as
+# nobody and cannot enter the sandbox's private temp dir), and every directory is denied.
+DocumentRoot "{self.modules}"
+<Directory />
+    AllowOverride None
+    Require all denied
 </Directory>
+# answered by httpd itself: workers (user nobody) need no access to files under the temp dir
+<Location "/healthz">
+    SetHandler server-status
+    Require all granted
+</Location>
 """
 
     def start(self, timeout: float = 15.0) -> None:
-        run, keys, docroot = (self.workdir / d for d in ("run", "keys", "htdocs"))
-        for directory, mode in ((run, 0o700), (keys, 0o700), (docroot, 0o755)):
-            directory.mkdir(parents=True, exist_ok=True)
-            directory.chmod(mode)
-        self.workdir.chmod(0o711)  # workers (user nobody) traverse to the docroot, nothing else
+        run, keys = self.workdir / "run", self.workdir / "keys"
+        for directory in (run, keys):
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         (keys / "chain.pem").write_bytes(self.cert.chain_pem)
         key_path = keys / "key.pem"
         key_path.write_bytes(self.cert.key_pem)
         key_path.chmod(0o600)
-        health = docroot / "healthz"
-        health.write_bytes(HEALTH_BODY)
-        health.chmod(0o644)
         self.port = _free_port(self.host)
         conf = self.workdir / "httpd.conf"
         conf.write_text(self.config())
