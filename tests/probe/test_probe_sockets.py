@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from privatelink_operator.probe import Prober, ProbeTarget
+import httpx
+
+from privatelink_operator.probe import Prober, ProbeResult, ProbeTarget
 from privatelink_operator.testing.tlsserver import LocalCA, LoopbackServer
 
 StartServer = Callable[..., Awaitable[LoopbackServer]]
@@ -67,3 +70,57 @@ async def test_failing_endpoints_release_their_sockets_too(serve: StartServer, c
     assert {r.reason for r in results} == {"Timeout"}
     assert stalled.stats.accepted == 12
     assert stalled.stats.max_open <= 4
+
+
+async def test_a_probe_starting_right_after_anothers_tls_handshake_leaves_its_connection_alone(
+    serve: StartServer, ca: LocalCA
+) -> None:
+    # Regression: with one httpcore pool per trust bundle and max_keepalive_connections=0, a new
+    # HTTP/2 connection counts as idle for one event-loop turn between its TLS handshake and its
+    # first request; a probe entering (or leaving) the pool in that turn closed it, and the first
+    # probe failed with ProtocolError ("SEND_SETTINGS in state CLOSED", WriteError) or silently
+    # opened a second connection. Under CPU load that turn is shared by many probes, so 200
+    # probes through one prober lost a few. Here the second probe starts exactly in that turn,
+    # from httpcore's trace hook on the first probe's request.
+    server = await serve(cert=ca.issue("*.probe.test"))
+    first = ProbeTarget("first.probe.test", server.port, timeout=10, ca_bundle=ca.cert_pem)
+    second = ProbeTarget("second.probe.test", server.port, timeout=10, ca_bundle=ca.cert_pem)
+    async with Prober(resolve=[f"*:{server.port}:127.0.0.1"]) as prober:
+        started: list[asyncio.Task[ProbeResult]] = []
+
+        async def trace(event: str, info: dict[str, Any]) -> None:
+            if event == "connection.start_tls.complete" and not started:
+                started.append(asyncio.create_task(prober.probe(second)))
+
+        async def add_trace(request: httpx.Request) -> None:
+            if request.url.host == first.host:
+                request.extensions["trace"] = trace
+
+        # The prober's httpx client is private; its request hooks are the way in for the trace.
+        prober._client.event_hooks["request"].append(add_trace)
+        async with asyncio.timeout(30):
+            results = [await prober.probe(first), await started[0]]
+        client = prober.stats
+    await server.wait_idle(timeout=5)
+    assert [r.reason for r in results] == ["H2Negotiated", "H2Negotiated"], [
+        r.message for r in results
+    ]
+    assert server.stats.accepted == 2 and client.opened == 2  # one connection each, no retry
+    assert sorted(r.sni or "" for r in server.stats.requests) == [first.host, second.host]
+
+
+async def test_concurrent_probes_of_one_endpoint_each_make_their_own_connection(
+    serve: StartServer, ca: LocalCA
+) -> None:
+    # A pool would multiplex them over one HTTP/2 connection; each probe must see its own TCP
+    # and TLS handshake. The server holds the responses so that the probes overlap.
+    server = await serve(cert=ca.issue("ep.probe.test"), response_delay=0.2)
+    target = ProbeTarget("ep.probe.test", server.port, timeout=10, ca_bundle=ca.cert_pem)
+    async with Prober(resolve=[f"*:{server.port}:127.0.0.1"]) as prober:
+        async with asyncio.timeout(30):
+            results = await prober.probe_many([target] * 3)
+        client = prober.stats
+    await server.wait_idle(timeout=5)
+    assert all(r.ready for r in results), [r.message for r in results]
+    assert server.stats.accepted == 3 and server.stats.tls_handshakes == 3
+    assert client.opened == 3 and client.open == 0

@@ -14,7 +14,13 @@ from privatelink_operator.probe import Prober, ProbeResult, ProbeTarget, Reason
 from privatelink_operator.testing.tlsserver import LocalCA, LoopbackServer, PemCert
 
 HOST = "vpce.probe.test"  # the certificate fixtures in conftest.py are issued for it
-TIMEOUT = 1.0
+# Probes that should end on their own (an answer, a refusal, a bad certificate) get a generous
+# deadline: on a loaded 2-core CI machine a loopback TLS handshake can take well over a second,
+# and a deadline hit there would turn the reason into Timeout. Tests about the deadline itself
+# use DEADLINE against a server that never answers, so the timeout cannot come from elsewhere.
+TIMEOUT = 10.0
+DEADLINE = 2.0
+GUARD = 30.0  # the test's own limit, longer than any probe deadline
 StartServer = Callable[..., Awaitable[LoopbackServer]]
 
 
@@ -25,13 +31,18 @@ async def prober() -> AsyncIterator[Prober]:
 
 
 async def probe_server(
-    server: LoopbackServer, *, ca_bundle: str | None, host: str = HOST, **kwargs: Any
+    server: LoopbackServer,
+    *,
+    ca_bundle: str | None,
+    host: str = HOST,
+    timeout: float = TIMEOUT,
+    **kwargs: Any,
 ) -> tuple[ProbeResult, Prober]:
     """Probe ``host`` served by ``server`` via a resolve override, as --probe-resolve does."""
     prober = Prober(resolve=[f"{host}:{server.port}:{server.host}"])
-    async with prober, asyncio.timeout(10):
+    async with prober, asyncio.timeout(GUARD):
         result = await prober.probe(
-            ProbeTarget(host, server.port, timeout=TIMEOUT, ca_bundle=ca_bundle, **kwargs)
+            ProbeTarget(host, server.port, timeout=timeout, ca_bundle=ca_bundle, **kwargs)
         )
     return result, prober
 
@@ -159,16 +170,18 @@ async def test_each_failure_is_not_ready_with_its_own_reason_within_the_timeout(
     case: str, serve: StartServer, ca: LocalCA, untrusted_ca: LocalCA
 ) -> None:
     server = await start_failing_server(case, serve, ca, untrusted_ca)
-    started = time.monotonic()
-    result, prober = await probe_server(server, ca_bundle=ca.cert_pem)
-    elapsed = time.monotonic() - started
     reason, says = FAILURES[case]
+    timeout = DEADLINE if reason is Reason.TIMEOUT else TIMEOUT
+    started = time.monotonic()
+    result, prober = await probe_server(server, ca_bundle=ca.cert_pem, timeout=timeout)
+    elapsed = time.monotonic() - started
     print(f"{case}: {result.reason} after {elapsed:.2f}s: {result.message}")
     assert not result.ready
     assert result.reason is reason, result.message
     assert says in result.message
     assert result.to_status()["ready"] is False
-    assert elapsed < TIMEOUT + 2  # bounded by the probe's own deadline
+    # Bounded by the probe's own deadline (for the stalling server: 2 s, far below GUARD).
+    assert elapsed < timeout + 3
     assert prober.stats.open == 0  # no socket left behind, even after a timeout
 
 
@@ -199,7 +212,7 @@ async def test_a_ca_bundle_without_certificates_is_reported_not_raised(
 
 
 async def test_dns_failure_is_reported(prober: Prober) -> None:
-    async with asyncio.timeout(10):
+    async with asyncio.timeout(GUARD):
         result = await prober.probe(ProbeTarget("no-such-endpoint.invalid", timeout=TIMEOUT))
     assert not result.ready
     assert result.reason is Reason.DNS_FAILURE, result.message
@@ -217,7 +230,7 @@ async def test_injected_resolver_failure_is_dns_failure() -> None:
 
 async def test_system_resolver_is_used_without_override(serve: StartServer, ca: LocalCA) -> None:
     server = await serve(cert=ca.issue("localhost"))
-    async with Prober() as prober, asyncio.timeout(10):
+    async with Prober() as prober, asyncio.timeout(GUARD):
         result = await prober.probe(
             ProbeTarget("localhost", server.port, timeout=TIMEOUT, ca_bundle=ca.cert_pem)
         )
@@ -231,7 +244,7 @@ async def test_override_addresses_are_tried_in_order(
     server = await serve(cert=good_cert)
     # 127.0.0.2 is loopback too, but nothing listens there: refused, then the next address.
     rule = f"{HOST}:{server.port}:127.0.0.2,127.0.0.1"
-    async with Prober(resolve=[rule]) as prober, asyncio.timeout(10):
+    async with Prober(resolve=[rule]) as prober, asyncio.timeout(GUARD):
         result = await prober.probe(
             ProbeTarget(HOST, server.port, timeout=TIMEOUT, ca_bundle=ca.cert_pem)
         )
@@ -252,7 +265,7 @@ def _has_ipv6_loopback() -> bool:
 @pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback")
 async def test_ipv6_override_address(serve: StartServer, ca: LocalCA, good_cert: PemCert) -> None:
     server = await serve(cert=good_cert, host="::1")
-    async with Prober(resolve=[f"{HOST}:{server.port}:[::1]"]) as prober, asyncio.timeout(10):
+    async with Prober(resolve=[f"{HOST}:{server.port}:[::1]"]) as prober, asyncio.timeout(GUARD):
         result = await prober.probe(
             ProbeTarget(HOST, server.port, timeout=TIMEOUT, ca_bundle=ca.cert_pem)
         )
@@ -263,8 +276,10 @@ async def test_ipv6_override_address(serve: StartServer, ca: LocalCA, good_cert:
 async def test_a_server_that_never_answers_the_request_times_out(
     serve: StartServer, ca: LocalCA, good_cert: PemCert
 ) -> None:
-    server = await serve(cert=good_cert, response_delay=5)
-    result, prober = await probe_server(server, ca_bundle=ca.cert_pem)
+    # The response would come after a minute; the 2 s deadline leaves ample time for TCP and TLS
+    # even on a loaded machine, so the timeout hits the HTTP exchange.
+    server = await serve(cert=good_cert, response_delay=60)
+    result, prober = await probe_server(server, ca_bundle=ca.cert_pem, timeout=DEADLINE)
     assert result.reason is Reason.TIMEOUT
     assert "sent no HTTP response" in result.message
     assert result.alpn == "h2" and result.certificate is not None  # TLS details kept

@@ -1,4 +1,4 @@
-"""The shared prober: httpx (http2=True) over httpcore pools with a network backend of ours.
+"""The shared prober: httpx over httpcore connections with a network backend of ours.
 
 Why a network backend of our own (``_Backend``) under a stock httpx client:
 
@@ -13,10 +13,11 @@ Why a network backend of our own (``_Backend``) under a stock httpx client:
   immediately before the handshake, so the probe sees what an HTTP/2 client sees.
 - Socket accounting: every TCP connection is counted while open (``Prober.stats``).
 
-Connections are never kept alive (``max_keepalive_connections=0``): every probe makes a fresh
-TCP + TLS connection, so certificate rotation or expiry and ALPN policy changes on the listener
-show up on the next probe, and idle probe connections never pile up (an NLB resets idle flows
-after 350 s anyway). One probe uses at most one connection, and a semaphore of
+There is no connection pool and nothing is kept alive: every probe makes a fresh TCP + TLS
+connection of its own (``_Transport``; concurrent probes of one endpoint never share one) and
+closes it with the response, so certificate rotation or expiry and ALPN policy changes on the
+listener show up on the next probe, and idle probe connections never pile up (an NLB resets
+idle flows after 350 s anyway). One probe uses at most one connection, and a semaphore of
 ``max_connections`` slots bounds the sockets open at once across all endpoints and trust
 bundles. Certificate verification is always on (system trust plus the target's CA bundle).
 """
@@ -280,107 +281,98 @@ class _Backend(httpcore.AsyncNetworkBackend):
 
 
 # --------------------------------------------------------------------------------------------
-# Transport: one httpx client, one httpcore pool per trust bundle
+# Transport: one httpx client, one httpcore connection per probe (no pool)
 
 
 class _ResponseStream(httpx.AsyncByteStream):
-    def __init__(self, stream: AsyncIterable[bytes]) -> None:
+    """The response body; closing it closes the probe's own connection too."""
+
+    def __init__(
+        self, stream: AsyncIterable[bytes], on_close: Callable[[], Awaitable[None]]
+    ) -> None:
         self._stream = stream
+        self._on_close = on_close
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         async for part in self._stream:
             yield part
 
     async def aclose(self) -> None:
-        aclose = getattr(self._stream, "aclose", None)
-        if aclose is not None:
-            await aclose()
-
-
-@dataclass
-class _Pool:
-    pool: httpcore.AsyncConnectionPool
-    in_use: int = 0
-    evicted: bool = False
+        try:
+            aclose = getattr(self._stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        finally:
+            await self._on_close()
 
 
 class _Transport(httpx.AsyncBaseTransport):
-    """httpx's AsyncHTTPTransport, minus proxies, plus our backend and per-trust pools."""
+    """httpx's AsyncHTTPTransport, minus proxies and the connection pool, plus our backend.
 
-    def __init__(self, backend: _Backend, max_connections: int) -> None:
+    Every request gets a new ``httpcore.AsyncHTTPConnection`` of its own, closed with the
+    response. No pool on purpose: httpcore's pool with ``max_keepalive_connections=0`` closes
+    any connection it sees idle when *another* request enters or leaves it, and a new HTTP/2
+    connection is idle for one event-loop turn between its TLS handshake and its first request
+    - so concurrent probes sharing a pool intermittently got their fresh connection closed under
+    them (ProtocolError "SEND_SETTINGS in state CLOSED", WriteError, or a silent second
+    connection). A pool would also multiplex concurrent probes of one endpoint over a single
+    HTTP/2 connection. The Prober's semaphore bounds the connections instead.
+    """
+
+    def __init__(self, backend: _Backend) -> None:
         self._backend = backend
-        self._max_connections = max_connections
-        self._pools: OrderedDict[str, _Pool] = OrderedDict()
-        self._contexts: dict[str, ssl.SSLContext] = {}
+        self._connections: set[httpcore.AsyncHTTPConnection] = set()
 
-    def register(self, key: str, context: ssl.SSLContext) -> None:
-        self._contexts[key] = context
-
-    def has(self, key: str) -> bool:
-        return key in self._contexts
-
-    async def _pool(self, key: str) -> _Pool:
-        entry = self._pools.get(key)
-        if entry is None:
-            entry = _Pool(
-                httpcore.AsyncConnectionPool(
-                    ssl_context=self._contexts[key],
-                    max_connections=self._max_connections,
-                    max_keepalive_connections=0,
-                    http1=True,
-                    http2=True,
-                    retries=0,
-                    network_backend=self._backend,
-                )
-            )
-            self._pools[key] = entry
-            while len(self._pools) > _MAX_TRUST_CONTEXTS:
-                old_key, old = self._pools.popitem(last=False)
-                self._contexts.pop(old_key, None)
-                old.evicted = True
-                if old.in_use == 0:
-                    await old.pool.aclose()
-        self._pools.move_to_end(key)
-        return entry
+    async def _discard(self, connection: httpcore.AsyncHTTPConnection) -> None:
+        self._connections.discard(connection)
+        await connection.aclose()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         assert isinstance(request.stream, httpx.AsyncByteStream)
         extensions = dict(request.extensions)
-        key = str(extensions.pop(_TRUST_EXTENSION))
-        entry = await self._pool(key)
-        entry.in_use += 1
+        ssl_context = extensions.pop(_TRUST_EXTENSION)
+        assert isinstance(ssl_context, ssl.SSLContext)
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=extensions,
+        )
+        connection = httpcore.AsyncHTTPConnection(
+            origin=core_request.url.origin,
+            ssl_context=ssl_context,
+            http1=True,
+            http2=True,
+            retries=0,
+            network_backend=self._backend,
+        )
+        self._connections.add(connection)
         try:
-            response = await entry.pool.handle_async_request(
-                httpcore.Request(
-                    method=request.method,
-                    url=httpcore.URL(
-                        scheme=request.url.raw_scheme,
-                        host=request.url.raw_host,
-                        port=request.url.port,
-                        target=request.url.raw_path,
-                    ),
-                    headers=request.headers.raw,
-                    content=request.stream,
-                    extensions=extensions,
-                )
-            )
-        finally:
-            entry.in_use -= 1
-            if entry.evicted and entry.in_use == 0:
-                await entry.pool.aclose()
+            response = await connection.handle_async_request(core_request)
+        except BaseException:
+            # Also on cancellation (the probe's deadline): closing the transport is synchronous
+            # up to its first await, and the socket count is released in a finally.
+            await self._discard(connection)
+            raise
         assert isinstance(response.stream, AsyncIterable)
         return httpx.Response(
             status_code=response.status,
             headers=response.headers,
-            stream=_ResponseStream(response.stream),
+            stream=_ResponseStream(response.stream, lambda: self._discard(connection)),
             extensions=response.extensions,
         )
 
     async def aclose(self) -> None:
-        pools = list(self._pools.values())
-        self._pools.clear()
-        for entry in pools:
-            await entry.pool.aclose()
+        connections = list(self._connections)
+        self._connections.clear()
+        for connection in connections:
+            await connection.aclose()
 
 
 # --------------------------------------------------------------------------------------------
@@ -447,7 +439,8 @@ class Prober:
             raise ValueError("max_connections must be at least 1")
         self._resolve = resolve if isinstance(resolve, ResolveMap) else ResolveMap(resolve)
         self._backend = _Backend(self._resolve, resolver)
-        self._transport = _Transport(self._backend, max_connections)
+        self._transport = _Transport(self._backend)
+        self._contexts: OrderedDict[str, ssl.SSLContext] = OrderedDict()
         self._client = httpx.AsyncClient(
             transport=self._transport,
             trust_env=False,  # probes go straight to the endpoint, never through a proxy
@@ -478,7 +471,7 @@ class Prober:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close every pool and connection. Probes after this raise RuntimeError."""
+        """Close every connection. Probes after this raise RuntimeError."""
         if not self._closed:
             self._closed = True
             await self._client.aclose()
@@ -494,17 +487,22 @@ class Prober:
         async with self._slots:
             return await self._probe(target)
 
-    def _trust(self, ca_bundle: str | None) -> str:
+    def _trust(self, ca_bundle: str | None) -> ssl.SSLContext:
+        """The verifying context for ``ca_bundle``, cached (the last 64 bundles used)."""
         key = _trust_key(ca_bundle)
-        if not self._transport.has(key):
+        context = self._contexts.get(key)
+        if context is None:
             context = system_trust_context() if ca_bundle is None else _bundle_context(ca_bundle)
-            self._transport.register(key, context)
-        return key
+            self._contexts[key] = context
+            while len(self._contexts) > _MAX_TRUST_CONTEXTS:
+                self._contexts.popitem(last=False)
+        self._contexts.move_to_end(key)
+        return context
 
     async def _probe(self, target: ProbeTarget) -> ProbeResult:
         probed_at = datetime.now(UTC)
         try:
-            key = self._trust(target.ca_bundle)
+            ssl_context = self._trust(target.ca_bundle)
         except ValueError as exc:
             return ProbeResult(
                 ready=False,
@@ -528,7 +526,7 @@ class Prober:
                     "GET",
                     target.url,
                     timeout=target.timeout,
-                    extensions={_TRUST_EXTENSION: key},
+                    extensions={_TRUST_EXTENSION: ssl_context},
                 ) as response,
             ):
                 latency_ms = round((time.monotonic() - started) * 1000)

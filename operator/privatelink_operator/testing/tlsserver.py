@@ -219,7 +219,8 @@ class LoopbackServer:
             pass
         finally:
             writer.close()
-            with contextlib.suppress(Exception):
+            # aclose() may cancel the handler here too; end quietly and keep the count right.
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await asyncio.wait_for(writer.wait_closed(), 1)
             stats.open -= 1
             if task is not None:
