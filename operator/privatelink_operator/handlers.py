@@ -348,6 +348,10 @@ class _EndpointLoop:
     probe_failures: int = 0
     h2: dict[str, Any] | None = None
     h2_condition: Condition | None = None
+    # The generation AWS rejected. Kept here too: the PrivateLinkEndpoint status schema has no
+    # stalledGeneration field, so the API server prunes it from status and, without this, a
+    # write AWS refused would be retried on every pass.
+    stalled_generation: Any = None
 
 
 async def _probe(spec: PrivateLinkEndpointSpec, namespace: str, host: str) -> Any:
@@ -402,9 +406,13 @@ async def ple_pass(
     aws_due = aws_due or generation != memory.generation
     outcome = memory.outcome
     if aws_due:
+        if status.get("stalledGeneration") is None:
+            status["stalledGeneration"] = memory.stalled_generation
         outcome = await asyncio.to_thread(
             reconcile_endpoint, _aws(), owner, spec, status, generation
         )
+        if "stalledGeneration" in outcome.status:
+            memory.stalled_generation = outcome.status["stalledGeneration"]
         memory.outcome = outcome
         memory.generation = generation
         # A transitional state is looked at again at least as often as a settled one.

@@ -702,3 +702,25 @@ def test_an_operator_killed_while_creating_the_endpoint_finds_it_after_restart_a
     assert obj["status"]["endpointId"] == vpce["VpcEndpointId"]
     creates = setup.emulator.calls.select("ec2", "CreateVpcEndpoint", CONSUMER_ACCOUNT, since=mark)
     assert creates == [], "the restarted operator should find the endpoint by its tags"
+
+
+# -- AWS validation errors ------------------------------------------------------------------------
+
+
+def test_an_aws_validation_error_stalls_with_its_code_and_is_not_retried_until_the_spec_changes(
+    setup: Setup, endpoints: Endpoints
+) -> None:
+    mark = setup.emulator.calls.mark()
+    # The service offers ipv4 only: AWS refuses the create with InvalidParameter.
+    endpoints.create(
+        "ipv6-only", privateDnsName=host("orders"), ipAddressType="ipv6", probe={"enabled": False}
+    )
+
+    obj = endpoints.wait("ipv6-only", "Stalled", "True", "InvalidParameter")
+    assert "ipv6" in condition(obj, "Stalled")["message"]
+    time.sleep(3 * DRIFT)  # passes keep coming on the drift period; none may call again
+    creates = setup.emulator.calls.select("ec2", "CreateVpcEndpoint", CONSUMER_ACCOUNT, since=mark)
+    assert len(creates) == 1, f"{len(creates)} CreateVpcEndpoint calls for one bad spec"
+
+    endpoints.patch_spec("ipv6-only", {"ipAddressType": "ipv4"})
+    endpoints.wait_ready("ipv6-only")

@@ -54,7 +54,6 @@ class EndpointReader:
 
     def service(self, spec: PrivateLinkEndpointSpec) -> ServiceInfo:
         """The service by name, or the one visible service offering privateDnsName."""
-        account = self._account()
         if spec.service_name:
             try:
                 answer = self.aws.call(
@@ -62,6 +61,7 @@ class EndpointReader:
                 )
             except AwsError as exc:
                 if exc.code == "InvalidServiceName":
+                    account = self._account()
                     raise AwsError(
                         "user",
                         "ServiceNotFound",
@@ -74,6 +74,7 @@ class EndpointReader:
             details = answer.get("ServiceDetails", [])
             info = _info(details[0]) if details else None
             if info is None:
+                account = self._account()
                 raise AwsError(
                     "user",
                     "ServiceNotFound",
@@ -105,6 +106,7 @@ class EndpointReader:
                 break
             token = {"NextToken": answer["NextToken"]}
         if not found:
+            account = self._account()
             raise AwsError(
                 "user",
                 "ServiceNotFound",
@@ -124,6 +126,7 @@ class EndpointReader:
         return found[0]
 
     def _account(self) -> str:
+        """Only for messages: STS is asked when a message names the account, not every pass."""
         try:
             answer = self.aws.call("sts", "get_caller_identity")
             return str(answer.get("Account", "this account"))
