@@ -555,17 +555,20 @@ def test_allowed_cidrs_get_an_owned_group_opened_on_the_probe_port_removed_after
     setup.emulator.set_delays(endpoint_deletion=2.0)
     try:
         endpoints.delete("fenced")
-        group_outlived_endpoint = True
+        group_outlived_endpoint = object_outlived_group = True
         deadline = time.monotonic() + 40
         while endpoints.in_aws(uid) or endpoints.groups_in_aws(uid):
             vpces, groups = endpoints.in_aws(uid), endpoints.groups_in_aws(uid)
             if vpces and not groups:
                 group_outlived_endpoint = False
+            if groups and endpoints.get("fenced") is None:
+                object_outlived_group = False
             assert time.monotonic() < deadline, f"left in AWS: {vpces} {groups}"
             time.sleep(0.1)
     finally:
         setup.emulator.set_delays(endpoint_deletion=0.0)
     assert group_outlived_endpoint, "the group was deleted while the endpoint still existed"
+    assert object_outlived_group, "the finalizer let the object go before AWS was clean"
     endpoints.wait_gone("fenced")
 
 
@@ -724,3 +727,21 @@ def test_an_aws_validation_error_stalls_with_its_code_and_is_not_retried_until_t
 
     endpoints.patch_spec("ipv6-only", {"ipAddressType": "ipv4"})
     endpoints.wait_ready("ipv6-only")
+
+
+def test_an_endpoint_deleted_behind_the_operators_back_is_recreated_within_a_drift_period(
+    setup: Setup, endpoints: Endpoints
+) -> None:
+    endpoints.create("recreated", privateDnsName=host("orders"), probe={"enabled": False})
+    old = endpoints.wait_ready("recreated")["status"]["endpointId"]
+
+    setup.consumer_ec2().delete_vpc_endpoints(VpcEndpointIds=[old])
+
+    eventually(
+        lambda: endpoints.status("recreated").get("endpointId") not in (None, old),
+        3 * DRIFT + 5,
+        lambda: "a new endpoint; " + str(endpoints.status("recreated")),
+    )
+    obj = endpoints.wait_ready("recreated")
+    [vpce] = endpoints.in_aws(endpoints.uid("recreated"))
+    assert vpce["VpcEndpointId"] == obj["status"]["endpointId"] != old

@@ -427,3 +427,14 @@ def test_deletion_with_nothing_left_is_finished() -> None:
     plan = plan_endpoint_delete(ConsumerActual())
 
     assert plan.steps == [] and plan.waits == []
+
+
+def test_an_endpoint_deleted_behind_our_back_is_recreated_with_a_fresh_client_token() -> None:
+    first = plan_endpoint(spec(), OWNER, ConsumerActual(service=service()))
+    again = plan_endpoint(
+        spec(), OWNER, ConsumerActual(service=service(), gone_endpoint_id="vpce-0aaa")
+    )
+
+    first_token = only(first, "create_vpc_endpoint").params["ClientToken"]
+    # EC2 answers a reused token with the original endpoint, even once it is deleted.
+    assert only(again, "create_vpc_endpoint").params["ClientToken"] != first_token

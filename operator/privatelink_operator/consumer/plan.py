@@ -58,6 +58,9 @@ class ConsumerActual:
     endpoint: ActualEndpoint | None = None
     group: ActualGroup | None = None
     stale_endpoints: list[ActualEndpoint] = field(default_factory=list)
+    # The endpoint status last named, now gone (deleted behind our back): a new one needs a
+    # new ClientToken, since EC2 answers a reused token with the original (deleted) endpoint.
+    gone_endpoint_id: str | None = None
 
 
 def wanted_rules(spec: PrivateLinkEndpointSpec) -> frozenset[tuple[int, str]]:
@@ -198,7 +201,9 @@ def plan_endpoint(spec: PrivateLinkEndpointSpec, owner: Owner, actual: ConsumerA
             "SubnetIds": sorted(spec.subnet_ids),
             "PrivateDnsEnabled": private_dns,
             "IpAddressType": spec.ip_address_type,
-            "ClientToken": owner.token("endpoint", service.name),
+            "ClientToken": owner.token(
+                "endpoint", service.name, *filter(None, [actual.gone_endpoint_id])
+            ),
             "TagSpecifications": [{"ResourceType": "vpc-endpoint", "Tags": tag_list(tags)}],
         }
         if groups:

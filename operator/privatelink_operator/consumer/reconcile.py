@@ -221,7 +221,11 @@ def read_endpoint(
     reader = EndpointReader(aws, owner)
     actual = ConsumerActual()
     actual.service = reader.service(spec)
-    reader.endpoints(status.get("endpointId"), actual, actual.service.name)
+    known = status.get("endpointId")
+    reader.endpoints(known, actual, actual.service.name)
+    found = ([actual.endpoint] if actual.endpoint else []) + actual.stale_endpoints
+    if known and not any(e.id == known for e in found):
+        actual.gone_endpoint_id = str(known)
     reader.group(actual)  # also without allowedCidrs: an owned group left over is deleted
     return actual
 
