@@ -29,7 +29,7 @@ crds: $(STAMP)
 	$(BIN)/python -m privatelink_operator crds --output-dir crds
 
 demo: $(STAMP)
-	$(BIN)/python -m privatelink_operator sandbox
+	$(BIN)/python -m privatelink_operator sandbox $(DEMO_ARGS)
 
 lock:
 	rm -rf /tmp/plo-lock && $(PYTHON) -m venv /tmp/plo-lock

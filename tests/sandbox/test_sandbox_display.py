@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
+
+import pytest
 
 from privatelink_operator.api import PrivateLinkEndpointSpec, PrivateLinkServiceSpec
 from privatelink_operator.sandbox.display import ConditionTracker, Display, Watched
@@ -70,7 +73,10 @@ def test_without_a_terminal_each_change_is_one_plain_line_with_its_reason() -> N
     ]
 
 
-def test_on_a_terminal_the_table_is_redrawn_in_place_below_the_steps() -> None:
+def test_on_a_terminal_the_table_is_redrawn_in_place_below_the_steps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
     out = io.StringIO()
     display = Display(out, live=True)
     tracker = ConditionTracker([PLS])
@@ -78,9 +84,12 @@ def test_on_a_terminal_the_table_is_redrawn_in_place_below_the_steps() -> None:
     display.update(1.0, tracker.observe(PLS, obj(Ready=("True", "Ready")), 1.0))
     display.step(1.5, "a step")
     text = out.getvalue()
-    assert "\x1b[3F\x1b[J" in text  # title + two rows erased before each redraw
+    assert "\x1b[4F\x1b[J" in text  # title, object and two rows erased before each redraw
     assert text.rstrip().splitlines()[-1].strip().startswith("Ready")
     assert "a step" in text
+    # a line wider than the terminal would wrap and break the count of lines to erase
+    visible = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)
+    assert max(len(line) for line in visible.splitlines()) < 60
 
 
 def test_the_sandbox_edits_keep_the_examples_valid_and_say_what_changed() -> None:

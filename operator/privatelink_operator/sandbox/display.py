@@ -8,6 +8,7 @@ otherwise (CI, tests, a pipe) it prints one plain line per step and per conditio
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -108,15 +109,15 @@ class ConditionTracker:
                 lines.append(f"{item.label} {condition}={state}{detail}")
         return lines
 
-    def rows(self) -> list[tuple[str, str, str, str, float | None]]:
-        """(object label or '', condition, status, reason, since) in display order."""
-        rows = []
-        for item in self.watched:
-            for index, condition in enumerate(item.conditions):
-                cell = self.cells[(item, condition)]
-                label = item.label if index == 0 else ""
-                rows.append((label, condition, cell.status, cell.reason, cell.since))
-        return rows
+    def rows(self) -> list[tuple[Watched, str, _Cell]]:
+        """(object, condition, its state) in display order."""
+        return [(item, c, self.cells[(item, c)]) for item in self.watched for c in item.conditions]
+
+    @property
+    def latest(self) -> tuple[Watched, str, _Cell] | None:
+        """The condition that changed last."""
+        changed = [row for row in self.rows() if row[2].since is not None and row[2].status]
+        return max(changed, key=lambda row: row[2].since or 0.0, default=None)
 
 
 class Display:
@@ -140,17 +141,26 @@ class Display:
             self._table_lines = 0
 
     def _draw_table(self) -> None:
+        """Every line fits the terminal's width: a wrapped line would break the redraw."""
         if not self.live or self._tracker is None:
             return
-        lines = [self._paint(f"{self._title}   {self._elapsed:5.1f}s", BOLD)]
-        for label, condition, status, reason, since in self._tracker.rows():
-            shown = status or "-"
-            code = GREEN if status == "True" else RED if status == "False" else YELLOW
-            cell = self._paint(f"{shown:<7}", code)
-            when = f"{since:5.1f}s" if since is not None and status else ""
-            lines.append(
-                f"  {label:<32} {condition:<25} {cell} {reason[:22]:<22} {self._paint(when, DIM)}"
-            )
+        width = max(20, shutil.get_terminal_size((100, 24)).columns - 1)
+        lines = [self._paint(f"{self._title}   {self._elapsed:5.1f}s"[:width], BOLD)]
+        shown: Watched | None = None
+        for item, condition, cell in self._tracker.rows():
+            if item is not shown:
+                lines.append(f"  {item.label}"[:width])
+                shown = item
+            status = cell.status or "-"
+            when = f"{cell.since:5.1f}s" if cell.since is not None and cell.status else ""
+            row = f"    {condition:<25} {status:<7} {cell.reason[:22]:<22} {when}"[:width]
+            code = GREEN if cell.status == "True" else RED if cell.status == "False" else YELLOW
+            start = 4 + 25 + 1
+            lines.append(row[:start] + self._paint(row[start : start + 7], code) + row[start + 7 :])
+        latest = self._tracker.latest
+        if latest is not None and latest[2].status != "True" and latest[2].message:
+            item, condition, cell = latest
+            lines.append(self._paint(f"  {condition}: {cell.message}"[:width], DIM))
         self.out.write("\n".join(lines) + "\n")
         self._table_lines = len(lines)
 
@@ -182,7 +192,7 @@ class Display:
             for change in changes:
                 detail = ""
                 if change.status != "True" and change.message:
-                    detail = f": {change.message[:160]}"
+                    detail = f": {change.message[:400]}"
                 self.out.write(
                     f"[{change.at:5.1f}s]   {change.watched.label}  "
                     f"{change.condition}={change.status} ({change.reason}){detail}\n"

@@ -547,8 +547,11 @@ class Sandbox:
 
         self.wait_until(f"H2Ready={expect}", settled)
         self.display.unwatch()
-        verdict = "h2 negotiated" if expect else "h2 not negotiated"
-        self.step(f"alpnPolicy {policy}: {verdict}, as AWS would answer")
+        cell = self.tracker.cells[(self._watched()[1], "H2Ready")]
+        verdict = "h2 negotiated" if expect else "no h2"
+        self.step(
+            f"alpnPolicy {policy}: {verdict}, as on AWS (H2Ready={cell.status}, {cell.reason})"
+        )
 
     # -- output -------------------------------------------------------------------------------
 
