@@ -217,3 +217,19 @@ def test_sigterm_in_the_middle_of_start_up_stops_everything_already_started(
     assert process.returncode == 128 + signal.SIGTERM, output
     assert "SIGTERM: stopping" in output
     assert_nothing_left(sandbox_run, output)
+
+
+def test_a_run_that_times_out_names_what_is_missing_and_shows_the_operators_logs(
+    sandbox_run: Run,
+) -> None:
+    command = [sys.executable, "-m", "privatelink_operator", "sandbox", "--timeout", "4"]
+    result = subprocess.run(
+        command, env=sandbox_run.env, capture_output=True, text=True, timeout=120, check=False
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "sandbox: timed out after 4s waiting for" in output
+    assert re.search(r"Not there yet:\n  \w+ (pls|ple) \S+ \w+=", output), output
+    assert "Last lines of the provider-operator's log:" in output
+    assert "Last lines of the consumer-operator's log:" in output
+    assert_nothing_left(sandbox_run, output)
