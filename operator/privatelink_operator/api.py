@@ -731,6 +731,11 @@ class PrivateLinkEndpointStatus(_Status):
     service_id: str | None = None
     private_dns_name: str | None = None
     security_group_id: str | None = Field(None, description="the security group the operator owns")
+    stalled_generation: int | None = Field(
+        None,
+        description="the generation whose spec AWS rejected; no write calls are made until "
+        "the spec changes",
+    )
     state: str | None = None
     dns_entries: list[DnsEntry] = Field(default_factory=list)
     h2: H2Status | None = None

@@ -41,7 +41,8 @@ def execute(
         try:
             answer: Any = aws.call(step.service, step.operation, **params)
         except AwsError as exc:
-            if exc.kind == "not_found" and step.ignore_not_found:
+            gone = exc.kind == "not_found" or "NotFound" in exc.code
+            if gone and step.ignore_not_found:
                 answer = {}
             else:
                 raise

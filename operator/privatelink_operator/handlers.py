@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import kopf
 from pydantic import ValidationError
 
-from . import GROUP, VERSION, kube
+from . import GROUP, VERSION, kube, metrics
 from .api import PrivateLinkEndpointSpec, PrivateLinkServiceSpec
 from .aws import AwsClients, AwsError
 from .consumer.reconcile import EndpointOutcome, delete_endpoint, reconcile_endpoint
@@ -29,6 +30,8 @@ from .provider.reconcile import Outcome, delete_service, reconcile_service
 from .status import Condition, Stall, merge_conditions, summarize
 
 PLS = "privatelinkservices"
+PLE = "privatelinkendpoints"
+KINDS = {PLS: "PrivateLinkService", PLE: "PrivateLinkEndpoint"}
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 
 
@@ -166,7 +169,10 @@ def _invalid_spec_status(exc: ValidationError, status: Mapping[str, Any], gen: A
         f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
     )
     conds = summarize([], Stall("InvalidSpec", f"spec is invalid: {message}"))
-    return {"conditions": merge_conditions(status.get("conditions"), conds, gen)}
+    return {
+        "conditions": merge_conditions(status.get("conditions"), conds, gen),
+        "observedGeneration": gen,
+    }
 
 
 async def pls_pass(body: Any, namespace: str, name: str, uid: str, indexes: Any) -> float:
@@ -187,8 +193,16 @@ async def pls_pass(body: Any, namespace: str, name: str, uid: str, indexes: Any)
         ports = next(iter(services.get(key, [])), None) if key in services else None
         targets = ready_targets(ports, list(slices.get(key, [])), ref.port)
     owner = _owner("PrivateLinkService", namespace, name, uid)
+    started = time.monotonic()
     outcome = await asyncio.to_thread(
         reconcile_service, _aws(), owner, spec, status, generation, targets
+    )
+    stall = outcome.plan.stall
+    metrics.observe_reconcile(
+        "PrivateLinkService",
+        time.monotonic() - started,
+        "stalled" if stall else ("requeue" if outcome.requeue is not None else "success"),
+        stall.reason if stall else None,
     )
     if ref is not None and targets is None:
         outcome.events.append(
@@ -201,6 +215,9 @@ async def pls_pass(body: Any, namespace: str, name: str, uid: str, indexes: Any)
             )
         )
     await kube.patch_status(PLS, namespace, name, outcome.status)
+    metrics.set_object_conditions(
+        "PrivateLinkService", namespace, name, outcome.status.get("conditions")
+    )
     await _post_events(body, outcome)
     return outcome.requeue if outcome.requeue is not None else CONFIG.drift_period
 
@@ -247,6 +264,7 @@ async def _loop(
                     delay = await run_pass()
                     failures = 0
                 except AwsError as exc:
+                    metrics.observe_reconcile(KINDS[plural], 0.0, "error", exc.code)
                     failures += 1
                     logger.warning(f"AWS: {exc}")
                     delay = await _transient(body, plural, namespace, name, exc, failures)
@@ -259,6 +277,28 @@ async def _loop(
                 stopper.cancel()
     finally:
         _wake.pop(key, None)
+        metrics.forget_object(KINDS[plural], namespace, name)
+
+
+async def _deletion_blocked(
+    body: Any, plural: str, namespace: str, name: str, exc: AwsError
+) -> kopf.TemporaryError:
+    """Deletion cannot go on: retry later; if only the user can fix it, say so in status."""
+    if exc.kind not in ("user", "access"):
+        return kopf.TemporaryError(f"deleting: {exc}", delay=10)
+    message = (
+        f"cannot delete the AWS resources: {exc}. The finalizer stays until this is fixed "
+        "(for AccessDenied: the IAM policy in deploy/iam-policy.json)"
+    )
+    status = dict(body.get("status") or {})
+    conds = merge_conditions(
+        status.get("conditions"),
+        summarize([], Stall(exc.code, message)),
+        body.get("metadata", {}).get("generation"),
+    )
+    await kube.patch_status(plural, namespace, name, {"conditions": conds})
+    kopf.event(body, type="Warning", reason=exc.code, message=message[:1000])
+    return kopf.TemporaryError(f"deleting: {exc}", delay=60)
 
 
 @kopf.daemon(GROUP, VERSION, PLS, cancellation_timeout=60)
@@ -296,7 +336,7 @@ async def pls_delete(**kw: Any) -> None:
                 delete_service, _aws(), owner, model, dict(body.get("status") or {})
             )
         except AwsError as exc:
-            raise kopf.TemporaryError(f"deleting: {exc}", delay=10) from exc
+            raise await _deletion_blocked(body, PLS, namespace, name, exc) from exc
     await _post_events(body, outcome)
     if not outcome.finished:
         removed = ", ".join(d.step.resource for d in outcome.done) or "nothing yet"
@@ -308,7 +348,6 @@ async def pls_delete(**kw: Any) -> None:
 
 # -- PrivateLinkEndpoint -----------------------------------------------------------------------
 
-PLE = "privatelinkendpoints"
 H2_READY = "H2Ready"
 
 _prober: Any = None
@@ -348,10 +387,6 @@ class _EndpointLoop:
     probe_failures: int = 0
     h2: dict[str, Any] | None = None
     h2_condition: Condition | None = None
-    # The generation AWS rejected. Kept here too: the PrivateLinkEndpoint status schema has no
-    # stalledGeneration field, so the API server prunes it from status and, without this, a
-    # write AWS refused would be retried on every pass.
-    stalled_generation: Any = None
 
 
 async def _probe(spec: PrivateLinkEndpointSpec, namespace: str, host: str) -> Any:
@@ -406,13 +441,16 @@ async def ple_pass(
     aws_due = aws_due or generation != memory.generation
     outcome = memory.outcome
     if aws_due:
-        if status.get("stalledGeneration") is None:
-            status["stalledGeneration"] = memory.stalled_generation
+        started = time.monotonic()
         outcome = await asyncio.to_thread(
             reconcile_endpoint, _aws(), owner, spec, status, generation
         )
-        if "stalledGeneration" in outcome.status:
-            memory.stalled_generation = outcome.status["stalledGeneration"]
+        metrics.observe_reconcile(
+            "PrivateLinkEndpoint",
+            time.monotonic() - started,
+            "stalled" if outcome.stall else ("requeue" if outcome.requeue else "success"),
+            outcome.stall.reason if outcome.stall else None,
+        )
         memory.outcome = outcome
         memory.generation = generation
         # A transitional state is looked at again at least as often as a settled one.
@@ -424,6 +462,14 @@ async def ple_pass(
     assert outcome is not None
     if not spec.probe.enabled:
         memory.h2, memory.h2_condition = None, None
+    elif outcome.part.status == "True" and outcome.probe_host is None:
+        memory.h2 = None
+        memory.h2_condition = Condition.false(
+            H2_READY,
+            "NoHostname",
+            "the service offers no private DNS name and spec.privateDnsName is not set: the "
+            "probe needs the hostname its certificate covers; set spec.privateDnsName",
+        )
     elif not outcome.probe_ready:
         memory.h2 = None
         memory.h2_condition = Condition.unknown(
@@ -445,6 +491,11 @@ async def ple_pass(
         else:
             memory.h2 = result.to_status()
             memory.h2_condition = _h2_condition(result)
+            metrics.observe_probe(
+                memory.h2_condition.status == "True",
+                memory.h2_condition.reason,
+                (memory.h2 or {}).get("latencyMs"),
+            )
             memory.probe_failures = (
                 0 if memory.h2_condition.status == "True" else (memory.probe_failures + 1)
             )
@@ -464,6 +515,7 @@ async def ple_pass(
     if settled:
         new_status["observedGeneration"] = generation
     await kube.patch_status(PLE, namespace, name, new_status)
+    metrics.set_object_conditions("PrivateLinkEndpoint", namespace, name, new_status["conditions"])
     next_pass = memory.next_aws
     if spec.probe.enabled and outcome.probe_ready:
         next_pass = min(next_pass, memory.next_probe)
@@ -505,7 +557,7 @@ async def ple_delete(**kw: Any) -> None:
                 delete_endpoint, _aws(), owner, model, dict(body.get("status") or {})
             )
         except AwsError as exc:
-            raise kopf.TemporaryError(f"deleting: {exc}", delay=10) from exc
+            raise await _deletion_blocked(body, PLE, namespace, name, exc) from exc
     for d in done:
         kopf.event(
             body, type="Normal", reason="Deleted", message=f"{d.step.resource}: {d.step.summary}"

@@ -9,8 +9,9 @@ judge health from it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -47,6 +48,18 @@ class Stall:
 
     reason: str
     message: str
+
+
+_NOT_IN_REASON = re.compile(r"[^A-Za-z0-9_,:]")
+
+
+def condition_reason(text: str) -> str:
+    """A condition reason as Kubernetes requires (CamelCase, no dots): AWS error codes such as
+    ``InvalidSubnetID.NotFound`` become ``InvalidSubnetIDNotFound``."""
+    reason = _NOT_IN_REASON.sub("", text).strip("_,:")
+    if not reason or not reason[0].isalpha():
+        reason = "Error" + reason
+    return reason
 
 
 def now_rfc3339() -> str:
@@ -87,6 +100,7 @@ def merge_conditions(
     Conditions of other types already present (written by someone else) are kept after ours.
     """
     now = now or now_rfc3339()
+    new = [replace(c, reason=condition_reason(c.reason)) for c in new]
     previous = {c.get("type"): c for c in existing or ()}
     result: list[dict[str, Any]] = []
     for cond in new:

@@ -370,7 +370,7 @@ def _outcome(
         ]
         state = endpoint.state.lower()
         if state == "available":
-            if spec.private_dns_enabled and not service.dns_verified:
+            if spec.private_dns_enabled and service.private_dns_name and not service.dns_verified:
                 part = Condition.false(
                     ENDPOINT_AVAILABLE,
                     "WaitingForDnsVerification",
