@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import yaml
 
@@ -56,6 +56,13 @@ from .examples import (
 )
 from .loopthread import LoopThread
 from .nlb import ALPN_BY_POLICY, NlbStandIn, alpn_protocols, elbv2_listener_source
+
+if TYPE_CHECKING:
+    from ..testing.aws import AwsEmulator
+    from ..testing.kube import KubeEmulator
+    from ..testing.operator import OperatorProcess
+    from ..testing.tlsserver import LocalCA, PemCert
+    from ..testing.world import World
 
 __all__ = ["ALPN_POLICIES", "Options", "Sandbox", "cli_sandbox", "expects_h2"]
 
@@ -137,18 +144,17 @@ class Sandbox:
         self.pids: dict[str, int] = {}
         self.kubectl = _find_kubectl()
         self.examples_dir = options.examples or default_examples_dir()
-        # set by start()
-        self.emulator: Any = None
-        self.world: Any = None
-        self.provider: Any = None
-        self.consumer: Any = None
+        # set by start(), in this order
+        self.emulator: AwsEmulator
+        self.ca: LocalCA
+        self.provider: KubeEmulator
+        self.consumer: KubeEmulator
+        self.world: World
+        self.certificate_arn = ""
+        self.leaf: PemCert
         self.backend: Backend | None = None
         self.standin: NlbStandIn | None = None
-        self.standin_loop: LoopThread | None = None
-        self.operators: list[Any] = []
-        self.ca: Any = None
-        self.certificate_arn = ""
-        self.leaf: Any = None
+        self.operators: list[OperatorProcess] = []
         self._service_notes: list[str] = []
         self.pls: dict[str, Any] = {}
         self.ple: dict[str, Any] = {}
@@ -202,7 +208,7 @@ class Sandbox:
         self._start_standin()
         self._start_operators()
 
-    def _make_ca(self) -> Any:
+    def _make_ca(self) -> LocalCA:
         from ..testing.tlsserver import LocalCA
 
         return LocalCA(organization="privatelink-operator sandbox CA")
@@ -268,10 +274,10 @@ class Sandbox:
     def _start_clusters(self) -> None:
         from ..testing.kube import KubeEmulator
 
-        for name in ("provider", "consumer"):
-            cluster = KubeEmulator(name=name).start()
-            self.defer(f"stopped the {name} cluster", cluster.stop)
-            setattr(self, name, cluster)
+        self.provider = KubeEmulator(name="provider").start()
+        self.defer("stopped the provider cluster", self.provider.stop)
+        self.consumer = KubeEmulator(name="consumer").start()
+        self.defer("stopped the consumer cluster", self.consumer.stop)
 
     def _setup_clusters(self) -> None:
         crds = REPO_ROOT / "crds"
@@ -288,7 +294,7 @@ class Sandbox:
             self.step(f"Kubernetes API emulator '{name}' on {cluster.url}: {how}")
         self.provider.create_namespace(self.pls["metadata"]["namespace"])
 
-    def kubectl_run(self, cluster: Any, *args: str, check: bool = True) -> str:
+    def kubectl_run(self, cluster: KubeEmulator, *args: str, check: bool = True) -> str:
         assert self.kubectl is not None
         env = {**os.environ, "KUBECONFIG": cluster.kubeconfig_path}
         result = subprocess.run(
@@ -352,7 +358,6 @@ class Sandbox:
         self.defer("stopped the NLB stand-in", loop.stop)
         standin = NlbStandIn(source, {self.certificate_arn: self.leaf})
         self.standin = loop.run(standin.start())
-        self.standin_loop = loop
         self.defer("closed the NLB stand-in", lambda: loop.run(standin.aclose()))
         self.step(
             f"NLB stand-in on 127.0.0.1:{standin.port}: follows the listener the operator "
@@ -422,7 +427,7 @@ class Sandbox:
         for note in [*self._service_notes, *notes]:
             self.step(f"  - {note}")
 
-    def apply(self, cluster: Any, doc: Mapping[str, Any], filename: str) -> None:
+    def apply(self, cluster: KubeEmulator, doc: Mapping[str, Any], filename: str) -> None:
         path = self.tmp / "examples" / filename
         path.parent.mkdir(exist_ok=True)
         path.write_text(yaml.safe_dump(dict(doc), sort_keys=False))
@@ -642,7 +647,7 @@ class Sandbox:
         return "\n".join(lines)
 
 
-def wide_table(cluster: Any, kinds: Sequence[tuple[str, str]]) -> str:
+def wide_table(cluster: KubeEmulator, kinds: Sequence[tuple[str, str]]) -> str:
     """What ``kubectl get KINDS -A -o wide`` prints, from the cluster's own Table rendering
     (the CRDs' printer columns), for when no kubectl binary is at hand."""
     from ..testing.kube.tables import to_table
@@ -711,7 +716,7 @@ def _signals_ignored() -> Iterator[None]:
             signal.signal(sig, previous)
 
 
-def run_sandbox(options: Options, out: Any = None) -> int:
+def run_sandbox(options: Options, out: TextIO | None = None) -> int:
     stream = out or sys.stdout
     live = options.live if options.live is not None else stream.isatty()
     display = Display(stream, live=live)
