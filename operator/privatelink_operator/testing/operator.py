@@ -7,14 +7,23 @@ prove crash safety. Its output goes to a log file that tests can read.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the parent goes (Linux PR_SET_PDEATHSIG)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
 
 
 class OperatorProcess:
@@ -56,8 +65,16 @@ class OperatorProcess:
             *self.args,
         ]
         log = self.log_path.open("ab")
+        main_thread = threading.current_thread() is threading.main_thread()
         self.process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            command,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            # The operator dies with whoever started it (a test, the sandbox), even on SIGKILL.
+            # PR_SET_PDEATHSIG follows the forking thread, so only from the main thread.
+            preexec_fn=_die_with_parent if main_thread else None,
         )
         log.close()
         self.starts += 1
