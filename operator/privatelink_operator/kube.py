@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -27,7 +28,10 @@ def _client() -> Any:
             try:
                 kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
             except kubernetes.config.ConfigException:
-                kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
+                # Name the file: the client reads KUBECONFIG only when it is first imported.
+                kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
+                    config_file=os.environ.get("KUBECONFIG")
+                )
             _api = kubernetes.client.ApiClient()
         return _api
 

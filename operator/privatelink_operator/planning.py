@@ -146,7 +146,10 @@ def _live_object(namespace: str, name: str) -> tuple[dict[str, Any] | None, str 
     try:
         import kubernetes
 
-        client = kubernetes.config.new_client_from_config()  # type: ignore[no-untyped-call]
+        # Name the file: the client reads KUBECONFIG only once, when it is first imported.
+        client = kubernetes.config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=path.split(os.pathsep)[0]
+        )
         api = kubernetes.client.CustomObjectsApi(client)
         try:
             found: Any = api.get_namespaced_custom_object(
