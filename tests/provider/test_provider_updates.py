@@ -394,3 +394,23 @@ def test_adding_an_auto_accept_principal_accepts_its_pending_connection_and_noth
     after = merge(before, {"endpointService": {"autoAcceptPrincipals": [CONSUMER_ROOT]}})
     assert passes.writes_of(after) == Counter({"AcceptVpcEndpointConnections": 1})
     assert state() in ("pending", "available")
+
+
+def test_accepting_a_consumers_connection_does_not_flap_ready(
+    passes: Pass, world: World, imported_certificate: str
+) -> None:
+    """A new consumer is the service at work, not a change: Ready stays True while accepting."""
+    spec = spec_dict(world, imported_certificate)
+    passes.converge(spec)
+    assert condition(passes.status, "Ready")["status"] == "True"
+    world.client("ec2", CONSUMER_ACCOUNT).create_vpc_endpoint(
+        VpcEndpointType="Interface",
+        VpcId=world.consumer.vpc_id,
+        SubnetIds=world.consumer.subnet_ids,
+        ServiceName=passes.status["serviceName"],
+        PrivateDnsEnabled=False,
+    )
+    outcome = passes.once(spec)
+    assert [d.step.operation for d in outcome.done] == ["accept_vpc_endpoint_connections"]
+    assert condition(passes.status, "Ready")["status"] == "True"
+    assert condition(passes.status, "EndpointServiceAvailable")["status"] == "True"

@@ -346,7 +346,9 @@ def _parts(
         "targets",
         "listener",
     }
-    es_resources = {"endpoint-service", "permissions", "connections"}
+    # Accepting or rejecting a consumer's connection is the service at work, not a change of
+    # its configuration: it does not make the object Reconciling (no Ready flap per consumer).
+    es_resources = {"endpoint-service", "permissions"}
     dns_resources = {"txt-record", "dns-verification"}
 
     def part(name: str, resources: set[str], ok: bool, ok_reason: str, missing: str) -> Condition:
