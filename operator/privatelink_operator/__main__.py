@@ -100,6 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="how often each object's AWS resources are checked for drift (default 60)",
     )
     run.add_argument(
+        "--probe-max-connections",
+        type=int,
+        default=20,
+        metavar="N",
+        help="sockets the shared HTTP/2 probe may have open at once, however many endpoints "
+        "there are (default 20)",
+    )
+    run.add_argument(
         "--standalone",
         action="store_true",
         help="no leader election (kopf peering): use when only one replica runs",
