@@ -32,6 +32,7 @@ from aiohttp import web
 
 from . import errors, protobuf
 from .errors import StatusError
+from .faults import KubeFaults, rbac_verb
 from .resources import KOPF_PEERING_CRDS, ResourceInfo
 from .selectors import parse_field_selector, parse_label_selector
 from .store import Store, ValidatorFactory, default_validator_factory
@@ -107,6 +108,8 @@ class KubeServer:
         self.store = Store(history_size=history_size, validator_factory=validator_factory)
         self._runner: web.AppRunner | None = None
         self._watch_tasks: set[asyncio.Task[Any]] = set()
+        # Fault injection and the request log (tests: ``emulator.faults``).
+        self.faults = KubeFaults(close_watches=self.store.close_watches)
         for crd in (*KOPF_PEERING_CRDS, *crds) if kopf_peering else tuple(crds):
             self.register_crd(crd)
 
@@ -254,6 +257,35 @@ class KubeServer:
         self, request: web.Request, group: str, version: str, parts: list[str]
     ) -> web.StreamResponse:
         info, namespace, name, subresource, legacy_watch = self._locate(group, version, parts)
+        watching = legacy_watch or (request.method == "GET" and _truthy(request.query.get("watch")))
+        verb = rbac_verb(request.method, name is not None and not legacy_watch, watching)
+        seq = self.faults.record(
+            verb=verb, group=group, resource=info.plural, subresource=subresource,
+            namespace=namespace, name=name, status=0,
+        )  # fmt: skip
+        rule = self.faults.match(verb, info.plural, subresource, namespace)
+        if rule is not None:
+            self.faults.answered(seq, rule.status)
+            raise rule.error(info.plural, group, name)
+        try:
+            response = await self._serve_resource(
+                request, info, namespace, name, subresource, legacy_watch
+            )
+        except StatusError as exc:
+            self.faults.answered(seq, exc.code)
+            raise
+        self.faults.answered(seq, response.status)
+        return response
+
+    async def _serve_resource(
+        self,
+        request: web.Request,
+        info: ResourceInfo,
+        namespace: str | None,
+        name: str | None,
+        subresource: str | None,
+        legacy_watch: bool,
+    ) -> web.StreamResponse:
         query = request.query
         method = request.method
         dry_run = "All" in query.getall("dryRun", [])
@@ -512,6 +544,15 @@ class KubeEmulator:
     @property
     def store(self) -> Store:
         return self.server.store
+
+    @property
+    def faults(self) -> KubeFaults:
+        """Fault rules and the request log; see :mod:`.faults`."""
+        return self.server.faults
+
+    def drop_watches(self) -> None:
+        """End every open watch stream now, as an API server restart or a load balancer does."""
+        self.call(self.server.faults.drop_watches)
 
     @contextlib.contextmanager
     def as_default(self) -> Iterator[KubeEmulator]:
