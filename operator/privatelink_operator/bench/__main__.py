@@ -1,0 +1,57 @@
+"""``python -m privatelink_operator.bench [--n 1 10 100] [--drift-period S] [--out DIR]``.
+
+``BENCH_N="1 10 100 500 1000"`` in the environment sets the default list of N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .report import save, write_reports
+from .run import BenchConfig, aws_emulator, run_one
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m privatelink_operator.bench")
+    default_n = [int(x) for x in os.environ.get("BENCH_N", "1 10 100").split()]
+    parser.add_argument("--n", type=int, nargs="+", default=default_n, help="object counts")
+    parser.add_argument("--drift-period", type=float, default=20.0)
+    parser.add_argument("--steady-periods", type=float, default=2.0)
+    parser.add_argument("--timeout", type=float, default=900.0, help="per N, for all Ready")
+    parser.add_argument("--out", default="bench/results", help="results directory")
+    parser.add_argument(
+        "--operator-arg", action="append", default=[], help="extra `run` flag (repeatable)"
+    )
+    args = parser.parse_args(argv)
+    config = BenchConfig(
+        drift_period=args.drift_period,
+        steady_periods=args.steady_periods,
+        timeout=args.timeout,
+        operator_args=tuple(args.operator_arg),
+    )
+    out = Path(args.out)
+    with aws_emulator() as (emulator, pid):
+        for n in args.n:
+            print(f"N={n}: running...", flush=True)
+            result = run_one(n, config, emulator, pid)
+            path = save(result, out)
+            conv = result.get("converge", {})
+            print(
+                f"N={n}: floor {result['floor']['seconds']:.2f}s, operator "
+                f"{conv.get('seconds')}s (ratio {conv.get('ratio_to_floor')}), "
+                f"{conv.get('ready')}/{n} ready -> {path}",
+                flush=True,
+            )
+            print(json.dumps({k: result.get(k) for k in ("steady", "operator")}), flush=True)
+    for path in write_reports(out):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
