@@ -100,6 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="how often each object's AWS resources are checked for drift (default 60)",
     )
     run.add_argument(
+        "--aws-api-throttle",
+        default=None,
+        metavar="RULES",
+        help="client-side AWS rate limits before the defaults, e.g. "
+        "'elbv2:Describe*=50:200,ec2:Create*|Modify*=5:100' (SERVICE:OPERATIONS=RATE:BURST; "
+        "'off': none; default: $PLO_AWS_API_THROTTLE, then the built-in limits)",
+    )
+    run.add_argument(
         "--probe-max-connections",
         type=int,
         default=20,

@@ -53,7 +53,9 @@ def run_operator(args: argparse.Namespace) -> int:
     handlers.CONFIG.probe_resolve = list(args.probe_resolve)
     handlers.CONFIG.drift_period = float(args.drift_period)
     handlers.CONFIG.probe_connections = max(1, int(args.probe_max_connections))
-    handlers.CONFIG.aws = AwsClients(region=os.environ.get("AWS_REGION"))
+    handlers.CONFIG.aws = AwsClients(
+        region=os.environ.get("AWS_REGION"), throttle=getattr(args, "aws_api_throttle", None)
+    )
     log_format = kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.FULL
     kopf.configure(verbose=args.verbose, log_format=log_format)
     logging.getLogger("botocore").setLevel(logging.WARNING)
