@@ -43,6 +43,12 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
     return cli_sandbox(args)
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweeper import cli_sweep
+
+    return cli_sweep(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m privatelink_operator",
@@ -240,6 +246,28 @@ def build_parser() -> argparse.ArgumentParser:
         "object (KUBECONFIG), and without one the object is planned as new",
     )
     plan.set_defaults(func=_cmd_plan)
+
+    sweep = sub.add_parser(
+        "sweep",
+        help="report (or --delete) AWS resources tagged for this cluster whose object is gone",
+        description=(
+            "List, in the account of the AWS credentials, every resource whose ownership tags "
+            "name this cluster and a PrivateLinkService or PrivateLinkEndpoint (namespace, "
+            "name, uid) that the Kubernetes cluster (KUBECONFIG or in-cluster) no longer has. "
+            "Only reports, unless --delete is given. Resources of other clusters, untagged "
+            "ones and those of existing objects are never touched. Exit status 0: nothing "
+            "orphaned (or everything deleted); 1: orphans reported, or some not deleted."
+        ),
+    )
+    sweep.add_argument(
+        "--cluster-name",
+        default="default",
+        help="the operator's --cluster-name: whose ownership tags count (default: %(default)s)",
+    )
+    sweep.add_argument(
+        "--delete", action="store_true", help="delete the orphans (dependents first)"
+    )
+    sweep.set_defaults(func=_cmd_sweep)
 
     crds = sub.add_parser(
         "crds",
