@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..aws import AwsClients, AwsError
+from ..aws import AwsCaller, AwsError
 from ..ownership import TAG_UID, Owner, tag_dict
 from .desired import ALPN_NONE, Target
 
@@ -127,7 +127,7 @@ def _fqdn(name: str) -> str:
 class Reader:
     """Reads the actual state of one object's resources."""
 
-    def __init__(self, aws: AwsClients, owner: Owner) -> None:
+    def __init__(self, aws: AwsCaller, owner: Owner) -> None:
         self.aws = aws
         self.owner = owner
 

@@ -1,0 +1,342 @@
+"""A shared, read-only view of what the cluster owns in AWS, for drift checks at scale.
+
+Per-object drift checks would read AWS about 16 times per object and period. Instead, one
+:class:`Inventory` per operator takes a :class:`Snapshot` at most once per ``max_age``: paginated
+describes of every load balancer, target group and their tags (in batches of 20), of the
+endpoint services carrying our cluster tag and of their connections, and of the subnets. A
+drift pass reads through a :class:`SharedView` (the same ``call`` interface as
+:class:`~privatelink_operator.aws.AwsClients`): what the snapshot holds is answered from it, any
+other read goes to AWS once per snapshot (a certificate or a hosted zone many objects share is
+read once), and lists of a hosted zone's records are read whole, once.
+
+Only a pass that finds nothing to do may end on the view: a pass that would write reads again
+from AWS first (``reconcile_service``), so no write ever rests on a snapshot. An object that
+changed after the snapshot was taken reads from AWS directly (``Inventory.view``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ..aws import AwsCaller, AwsError
+from ..ownership import TAG_CLUSTER
+
+__all__ = ["STABLE", "Inventory", "SharedView", "Snapshot", "StableReads"]
+
+# Reads whose answers do not change while an object converges (a subnet's VPC, a hosted zone's
+# name and privacy): every pass, fresh ones included, may take them from a short-lived cache.
+STABLE = frozenset(
+    {
+        ("ec2", "describe_subnets"),
+        ("route53", "get_hosted_zone"),
+        ("route53", "list_hosted_zones"),
+    }
+)
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _filters(params: Mapping[str, Any]) -> dict[str, list[str]]:
+    return {f["Name"]: list(f.get("Values", [])) for f in params.get("Filters", []) or []}
+
+
+class Snapshot:
+    """What AWS held at ``taken_at`` (monotonic seconds), read in shared batches."""
+
+    def __init__(self, aws: AwsCaller, cluster: str, clock: Callable[[], float]) -> None:
+        self.aws = aws
+        self.cluster = cluster
+        self.taken_at = clock()
+        self.load_balancers: dict[str, dict[str, Any]] = {}  # by name
+        self.target_groups: dict[str, dict[str, Any]] = {}  # by ARN
+        self.tags: dict[str, list[dict[str, str]]] = {}  # ELBv2 tags by ARN, as AWS lists them
+        self.services: list[dict[str, Any]] = []  # endpoint services with our cluster tag
+        self.connections: dict[str, list[dict[str, Any]]] = {}  # by service id
+        self.subnets: dict[str, dict[str, Any]] = {}
+        self.records: dict[str, list[dict[str, Any]]] = {}  # by hosted zone id, read lazily
+        self._memo: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+        self.calls = 0  # AWS calls this snapshot made
+
+    def _call(self, service: str, operation: str, **params: Any) -> Any:
+        self.calls += 1
+        return self.aws.call(service, operation, **params)
+
+    def _pages(self, service: str, operation: str, key: str, token: str, **params: Any) -> Any:
+        """Every item of a paginated describe (``token``: the answer's next-page field)."""
+        request_token = {"NextMarker": "Marker", "NextToken": "NextToken"}[token]
+        items: list[Any] = []
+        while True:
+            answer = self._call(service, operation, **params)
+            items += answer.get(key, []) or []
+            nxt = answer.get(token)
+            if not nxt:
+                return items
+            params[request_token] = nxt
+
+    def take(self) -> Snapshot:
+        for lb in self._pages(
+            "elbv2", "describe_load_balancers", "LoadBalancers", "NextMarker", PageSize=400
+        ):
+            self.load_balancers[lb["LoadBalancerName"]] = lb
+        for tg in self._pages(
+            "elbv2", "describe_target_groups", "TargetGroups", "NextMarker", PageSize=400
+        ):
+            self.target_groups[tg["TargetGroupArn"]] = tg
+        arns = sorted(
+            [lb["LoadBalancerArn"] for lb in self.load_balancers.values()]
+            + list(self.target_groups)
+        )
+        for start in range(0, len(arns), 20):  # DescribeTags takes at most 20 ARNs
+            answer = self._call("elbv2", "describe_tags", ResourceArns=arns[start : start + 20])
+            for d in answer.get("TagDescriptions", []):
+                self.tags[d["ResourceArn"]] = list(d.get("Tags", []))
+        self.services = self._pages(
+            "ec2",
+            "describe_vpc_endpoint_service_configurations",
+            "ServiceConfigurations",
+            "NextToken",
+            Filters=[{"Name": f"tag:{TAG_CLUSTER}", "Values": [self.cluster]}],
+            MaxResults=1000,
+        )
+        ids = sorted(s["ServiceId"] for s in self.services)
+        for start in range(0, len(ids), 200):
+            for c in self._pages(
+                "ec2",
+                "describe_vpc_endpoint_connections",
+                "VpcEndpointConnections",
+                "NextToken",
+                Filters=[{"Name": "service-id", "Values": ids[start : start + 200]}],
+                MaxResults=1000,
+            ):
+                self.connections.setdefault(c.get("ServiceId", ""), []).append(c)
+        for subnet in self._pages("ec2", "describe_subnets", "Subnets", "NextToken"):
+            self.subnets[subnet["SubnetId"]] = subnet
+        return self
+
+    # -- answers -------------------------------------------------------------------------
+
+    def answer(self, service: str, operation: str, params: Mapping[str, Any]) -> Any:
+        handler = _ANSWERS.get((service, operation))
+        if handler is not None:
+            found = handler(self, params)
+            if found is not None:
+                return found
+        if operation == "list_resource_record_sets":
+            return self._record_sets(params)
+        key = (service, operation, _freeze(params))
+        with self._lock:
+            if key in self._memo:
+                return self._memo[key]
+        try:
+            answer = self._call(service, operation, **params)
+        except AwsError as exc:
+            answer = exc
+        with self._lock:
+            self._memo[key] = answer
+        return answer
+
+    def _load_balancers(self, params: Mapping[str, Any]) -> Any:
+        names = params.get("Names")
+        if not names or set(params) != {"Names"}:
+            return None
+        found = [self.load_balancers[n] for n in names if n in self.load_balancers]
+        if len(found) < len(names):
+            return AwsError(
+                "not_found", "LoadBalancerNotFound", "not in the snapshot", "DescribeLoadBalancers"
+            )
+        return {"LoadBalancers": found}
+
+    def _target_groups(self, params: Mapping[str, Any]) -> Any:
+        if set(params) == {"Names"}:
+            names = set(params["Names"])
+            found = [tg for tg in self.target_groups.values() if tg["TargetGroupName"] in names]
+            if len(found) < len(names):
+                return AwsError(
+                    "not_found",
+                    "TargetGroupNotFound",
+                    "not in the snapshot",
+                    "DescribeTargetGroups",
+                )
+            return {"TargetGroups": found}
+        if set(params) == {"LoadBalancerArn"}:
+            arn = params["LoadBalancerArn"]
+            return {
+                "TargetGroups": [
+                    tg
+                    for tg in self.target_groups.values()
+                    if arn in (tg.get("LoadBalancerArns") or [])
+                ]
+            }
+        return None
+
+    def _tags(self, params: Mapping[str, Any]) -> Any:
+        arns = list(params.get("ResourceArns") or [])
+        if not arns or any(a not in self.tags for a in arns):
+            return None
+        return {"TagDescriptions": [{"ResourceArn": a, "Tags": self.tags[a]} for a in arns]}
+
+    def _services(self, params: Mapping[str, Any]) -> Any:
+        filters = _filters(params)
+        if set(params) != {"Filters"} or len(filters) != 1:
+            return None
+        ((name, values),) = filters.items()
+        if not name.startswith("tag:"):
+            return None
+        key = name[4:]
+        return {
+            "ServiceConfigurations": [
+                s
+                for s in self.services
+                if any(t.get("Key") == key and t.get("Value") in values for t in s.get("Tags", []))
+            ]
+        }
+
+    def _connections(self, params: Mapping[str, Any]) -> Any:
+        filters = _filters(params)
+        ids = filters.get("service-id")
+        if set(params) != {"Filters"} or set(filters) != {"service-id"} or ids is None:
+            return None
+        known = {s["ServiceId"] for s in self.services}
+        if not set(ids) <= known:
+            return None
+        return {"VpcEndpointConnections": [c for i in ids for c in self.connections.get(i, [])]}
+
+    def _subnets(self, params: Mapping[str, Any]) -> Any:
+        ids = params.get("SubnetIds")
+        if set(params) != {"SubnetIds"} or not ids or any(i not in self.subnets for i in ids):
+            return None
+        return {"Subnets": [self.subnets[i] for i in ids]}
+
+    def _record_sets(self, params: Mapping[str, Any]) -> Any:
+        """``StartRecordName/Type, MaxItems=1`` lookups, from the whole zone read once."""
+        zone = params.get("HostedZoneId", "")
+        name = str(params.get("StartRecordName", "")).rstrip(".").lower()
+        rtype = params.get("StartRecordType")
+        if not name or not rtype or str(params.get("MaxItems")) != "1":
+            return self._call("route53", "list_resource_record_sets", **params)
+        with self._lock:
+            records = self.records.get(zone)
+        if records is None:
+            records = []
+            page: dict[str, Any] = {"HostedZoneId": zone, "MaxItems": "300"}
+            while True:
+                answer = self._call("route53", "list_resource_record_sets", **page)
+                records += answer.get("ResourceRecordSets", [])
+                if not answer.get("IsTruncated"):
+                    break
+                page["StartRecordName"] = answer["NextRecordName"]
+                page["StartRecordType"] = answer["NextRecordType"]
+            with self._lock:
+                self.records[zone] = records
+        match = [r for r in records if r["Name"].rstrip(".").lower() == name and r["Type"] == rtype]
+        return {"ResourceRecordSets": match[:1], "IsTruncated": False, "MaxItems": "1"}
+
+
+_ANSWERS: dict[tuple[str, str], Callable[[Snapshot, Mapping[str, Any]], Any]] = {
+    ("elbv2", "describe_load_balancers"): Snapshot._load_balancers,
+    ("elbv2", "describe_target_groups"): Snapshot._target_groups,
+    ("elbv2", "describe_tags"): Snapshot._tags,
+    ("ec2", "describe_vpc_endpoint_service_configurations"): Snapshot._services,
+    ("ec2", "describe_vpc_endpoint_connections"): Snapshot._connections,
+    ("ec2", "describe_subnets"): Snapshot._subnets,
+}
+
+
+class SharedView:
+    """Read-only ``call`` over one snapshot; refuses writes (a drift pass never writes here)."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+
+    def call(self, service: str, operation: str, **params: Any) -> Any:
+        if not operation.startswith(("describe_", "list_", "get_")):
+            raise RuntimeError(f"{operation}: the shared view is read-only")
+        answer = self.snapshot.answer(service, operation, params)
+        if isinstance(answer, AwsError):
+            raise answer
+        return answer
+
+
+class StableReads:
+    """``call`` that answers :data:`STABLE` reads from a cache (successes only, ``max_age``)."""
+
+    def __init__(self, aws: AwsCaller, max_age: float, clock: Callable[[], float]) -> None:
+        self.aws = aws
+        self.max_age = max_age
+        self.clock = clock
+        self._cache: dict[Any, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def call(self, service: str, operation: str, **params: Any) -> Any:
+        if (service, operation) not in STABLE:
+            return self.aws.call(service, operation, **params)
+        key = (service, operation, _freeze(params))
+        now = self.clock()
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < self.max_age:
+            return hit[1]
+        answer = self.aws.call(service, operation, **params)
+        with self._lock:
+            self._cache[key] = (now, answer)
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+        return answer
+
+
+class Inventory:
+    """The operator's shared snapshot, taken again when older than ``max_age`` seconds.
+
+    ``stable``: the reader for passes that read AWS themselves (:class:`StableReads`).
+    """
+
+    def __init__(
+        self,
+        aws: AwsCaller,
+        cluster: str,
+        max_age: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.aws = aws
+        self.cluster = cluster
+        self.max_age = max_age
+        self.clock = clock
+        self._snapshot: Snapshot | None = None
+        self._lock = threading.Lock()
+        self._changed: dict[str, float] = {}
+        self.snapshots = 0
+        self.stable = StableReads(aws, max_age, clock)
+
+    def changed(self, uid: str) -> None:
+        """This object's resources changed (or may have): it reads AWS until the next snapshot."""
+        self._changed[uid] = self.clock()
+
+    def forget(self, uid: str) -> None:
+        self._changed.pop(uid, None)
+
+    def view(self, uid: str) -> SharedView | None:
+        """A view for ``uid``'s drift pass, or None when it must read AWS itself.
+
+        Call it from a worker thread: it may take a new snapshot (one thread does, the others
+        wait for it).
+        """
+        changed = self._changed.get(uid, float("-inf"))
+        with self._lock:
+            snapshot = self._snapshot
+            if snapshot is None or self.clock() - snapshot.taken_at >= self.max_age:
+                snapshot = Snapshot(self.stable, self.cluster, self.clock).take()
+                self._snapshot = snapshot
+                self.snapshots += 1
+        if snapshot.taken_at <= changed:
+            return None
+        return SharedView(snapshot)

@@ -1,0 +1,181 @@
+"""Drift checks through the shared inventory: batched reads, no writes, fresh reads to write."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from provider_helpers import Pass, apply_status, parse, spec_dict
+
+from privatelink_operator.aws import AwsClients
+from privatelink_operator.ownership import Owner
+from privatelink_operator.provider.inventory import Inventory
+from privatelink_operator.provider.reconcile import reconcile_service
+from privatelink_operator.testing.aws import AwsEmulator
+from privatelink_operator.testing.world import World
+
+
+@pytest.fixture
+def wildcard_certificate(world: World) -> str:
+    """A certificate for *.vpce.example.com, imported into ACM (the user's)."""
+    import trustme
+
+    ca = trustme.CA()
+    leaf = ca.issue_cert("*.vpce.example.com")
+    arn: str = world.client("acm").import_certificate(
+        Certificate=leaf.cert_chain_pems[0].bytes(),
+        PrivateKey=leaf.private_key_pem.bytes(),
+        CertificateChain=ca.cert_pem.bytes(),
+    )["CertificateArn"]
+    return arn
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def fleet(
+    provider_aws: AwsClients,
+    aws_emulator: AwsEmulator,
+    owner: Owner,
+    world: World,
+    cert: str,
+    n: int,
+) -> list[tuple[Pass, dict[str, Any]]]:
+    """``n`` converged objects (in-process passes), each with its own name and DNS name."""
+    out = []
+    for i in range(n):
+        one = replace(owner, name=f"orders-{i}", uid=f"0b5c3f0e-1111-4222-8333-{i:012d}")
+        spec = spec_dict(world, cert, privateDnsName=f"orders-{i}.vpce.example.com")
+        passes = Pass(provider_aws, aws_emulator, one)
+        passes.converge(spec)
+        out.append((passes, spec))
+    return out
+
+
+def drift_checks(
+    objects: list[tuple[Pass, dict[str, Any]]], inventory: Inventory, emulator: AwsEmulator
+) -> tuple[Counter[str], int]:
+    """One drift check of every object through ``inventory``: (reads by action, writes)."""
+    mark = emulator.calls.mark()
+    for passes, spec in objects:
+        view = inventory.view(passes.owner.uid)
+        outcome = reconcile_service(
+            passes.aws, passes.owner, parse(spec), passes.status, passes.generation, view=view
+        )
+        passes.status = apply_status(passes.status, outcome.status)
+        assert not outcome.plan.steps
+    calls = emulator.calls.all(since=mark)
+    reads = Counter(c.action for c in calls if not c.is_write)
+    return reads, sum(1 for c in calls if c.is_write)
+
+
+def test_drift_checks_of_many_objects_share_batched_reads_and_write_nothing(
+    provider_aws: AwsClients,
+    aws_emulator: AwsEmulator,
+    owner: Owner,
+    world: World,
+    wildcard_certificate: str,
+) -> None:
+    objects = fleet(provider_aws, aws_emulator, owner, world, wildcard_certificate, 4)
+    inventory = Inventory(provider_aws, owner.cluster, max_age=30.0, clock=Clock())
+
+    reads, writes = drift_checks(objects, inventory, aws_emulator)
+
+    assert writes == 0
+    # Shared by all objects, once per snapshot: not once per object.
+    for action in (
+        "DescribeLoadBalancers",
+        "DescribeTargetGroups",
+        "DescribeVpcEndpointServiceConfigurations",
+        "DescribeVpcEndpointConnections",
+        "DescribeSubnets",
+        "DescribeCertificate",
+        "ListHostedZones",
+        "ListResourceRecordSets",
+    ):
+        assert reads[action] == 1, (action, reads)
+    # Per object: its listener (and the listener's tags), target group attributes and health,
+    # endpoint service permissions: APIs that take one resource at a time.
+    for action in ("DescribeListeners", "DescribeTargetHealth"):
+        assert reads[action] == len(objects), (action, reads)
+    per_object_before = 16
+    assert sum(reads.values()) < per_object_before * len(objects) / 2, reads
+    for passes, _ in objects:
+        ready = [c for c in passes.status["conditions"] if c["type"] == "Ready"]
+        assert ready[0]["status"] == "True"
+
+
+def test_a_drift_found_through_the_snapshot_is_read_again_from_aws_before_it_is_corrected(
+    provider_aws: AwsClients,
+    aws_emulator: AwsEmulator,
+    owner: Owner,
+    world: World,
+    wildcard_certificate: str,
+) -> None:
+    [(passes, spec)] = fleet(provider_aws, aws_emulator, owner, world, wildcard_certificate, 1)
+    clock = Clock()
+    inventory = Inventory(provider_aws, owner.cluster, max_age=30.0, clock=clock)
+    service_id = passes.status["serviceId"]
+    world.client("ec2").modify_vpc_endpoint_service_configuration(
+        ServiceId=service_id, AcceptanceRequired=False
+    )
+    mark = aws_emulator.calls.mark()
+
+    outcome = reconcile_service(
+        passes.aws,
+        passes.owner,
+        parse(spec),
+        passes.status,
+        passes.generation,
+        view=inventory.view(passes.owner.uid),
+    )
+
+    assert [d.step.operation for d in outcome.done] == ["modify_vpc_endpoint_service_configuration"]
+    calls = aws_emulator.calls.all(since=mark)
+    fresh = [c for c in calls if c.action == "DescribeVpcEndpointServiceConfigurations"]
+    assert len(fresh) == 2, "once for the snapshot, once fresh before writing"
+
+
+def test_an_object_that_changed_after_the_snapshot_reads_aws_itself(
+    provider_aws: AwsClients, owner: Owner
+) -> None:
+    clock = Clock()
+    inventory = Inventory(provider_aws, owner.cluster, max_age=30.0, clock=clock)
+    assert inventory.view(owner.uid) is not None
+    clock.now += 1
+    inventory.changed(owner.uid)
+    clock.now += 1
+    assert inventory.view(owner.uid) is None, "the snapshot predates its change"
+    clock.now += 30
+    assert inventory.view(owner.uid) is not None, "a new snapshot sees the change"
+    assert inventory.snapshots == 2
+
+
+def test_stable_reads_are_cached_for_a_while_and_the_rest_always_goes_to_aws() -> None:
+    from privatelink_operator.provider.inventory import StableReads
+
+    class Fake:
+        def __init__(self) -> None:
+            self.calls: list[str] = []
+
+        def call(self, service: str, operation: str, **params: Any) -> Any:
+            self.calls.append(operation)
+            return {"n": len(self.calls)}
+
+    fake, clock = Fake(), Clock()
+    reads = StableReads(fake, max_age=10.0, clock=clock)
+    for _ in range(3):
+        reads.call("route53", "get_hosted_zone", Id="Z1")
+        reads.call("elbv2", "describe_listeners", LoadBalancerArn="arn")
+    clock.now += 11
+    reads.call("route53", "get_hosted_zone", Id="Z1")
+
+    assert fake.calls.count("get_hosted_zone") == 2
+    assert fake.calls.count("describe_listeners") == 3
