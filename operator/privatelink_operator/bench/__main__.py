@@ -25,6 +25,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="per N, for all Ready")
     parser.add_argument("--out", default="bench/results", help="results directory")
     parser.add_argument(
+        "--throttle",
+        default=None,
+        help="client-side AWS limits of the operator and the floor (--aws-api-throttle syntax; "
+        "default: the operator's defaults; 'off': none)",
+    )
+    parser.add_argument(
         "--operator-arg", action="append", default=[], help="extra `run` flag (repeatable)"
     )
     args = parser.parse_args(argv)
@@ -33,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         steady_periods=args.steady_periods,
         timeout=args.timeout,
         operator_args=tuple(args.operator_arg),
+        throttle=args.throttle,
     )
     out = Path(args.out)
     with aws_emulator() as (emulator, pid):

@@ -3,7 +3,10 @@
 No Kubernetes, no reads beyond what the chain needs (the private DNS challenge comes back in
 the endpoint service's create answer), no status: what any tool would have to call at least.
 The objects are spread over ``workers`` threads (each walks one object's chain in order), as
-the operator spreads its passes over its thread pool.
+the operator spreads its passes over its thread pool. With ``throttle`` (the operator's
+``--aws-api-throttle`` syntax; None: the operator's defaults; ``"off"``: none) the script paces
+its calls with the same client-side limits as the operator, as any script that must not be
+throttled by AWS would.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..testing.aws import AwsEmulator
+from ..aws import RateLimiter, throttle_rules
+from ..testing.aws import PROVIDER_ACCOUNT, AwsEmulator
 from ..testing.world import World
 
 # The chain's write calls for one PrivateLinkService with a given certificate, static IP
@@ -42,12 +46,35 @@ class FloorResult:
         return sum(self.calls.values())
 
 
-def _chain(world: World, emulator: AwsEmulator, i: int, certificate_arn: str, domain: str) -> None:
-    elbv2 = emulator.client("elbv2")
-    ec2 = emulator.client("ec2")
-    route53 = emulator.client("route53")
+def _clients(emulator: AwsEmulator, limiter: RateLimiter) -> dict[str, Any]:
+    import boto3
+    import botocore.config
+
+    session = boto3.Session(
+        aws_access_key_id=PROVIDER_ACCOUNT,
+        aws_secret_access_key="emulated",
+        region_name=emulator.region,
+    )
+    config = botocore.config.Config(
+        retries={"mode": "adaptive", "max_attempts": 6}, max_pool_connections=32
+    )
+    clients = {}
+    for service in ("elbv2", "ec2", "route53"):
+        client = session.client(
+            service,
+            endpoint_url=emulator.endpoint_url,
+            config=config,
+        )
+        client.meta.events.register("before-send", limiter.hook(service))
+        clients[service] = client
+    return clients
+
+
+def _chain(
+    world: World, clients: dict[str, Any], name: str, certificate_arn: str, domain: str
+) -> None:
+    elbv2, ec2, route53 = clients["elbv2"], clients["ec2"], clients["route53"]
     tags = [{"Key": "bench", "Value": "floor"}]
-    name = f"floor-{i}"
     lb = elbv2.create_load_balancer(
         Name=name,
         Subnets=list(world.provider.subnet_ids),
@@ -82,7 +109,7 @@ def _chain(world: World, emulator: AwsEmulator, i: int, certificate_arn: str, do
         AcceptanceRequired=True,
         PrivateDnsName=dns_name,
         TagSpecifications=[{"ResourceType": "vpc-endpoint-service", "Tags": tags}],
-        ClientToken=f"floor-{i}-{time.time_ns()}",
+        ClientToken=f"{name}-{time.time_ns()}",
     )["ServiceConfiguration"]
     service_id = service["ServiceId"]
     ec2.modify_vpc_endpoint_service_permissions(
@@ -115,16 +142,18 @@ def run_floor(
     *,
     domain: str = "vpce.example.com",
     workers: int = 6,
+    throttle: str | None = None,
+    prefix: str = "floor",
 ) -> FloorResult:
     """Time the chain for ``n`` objects; the calls are counted from the emulator's log."""
     emulator = world.emulator
-    for service in ("elbv2", "ec2", "route53"):
-        emulator.client(service)  # create the clients outside the timed part
+    clients = _clients(emulator, RateLimiter(throttle_rules(throttle)))  # before the clock
     mark = emulator.calls.mark()
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [
-            pool.submit(_chain, world, emulator, i, certificate_arn, domain) for i in range(n)
+            pool.submit(_chain, world, clients, f"{prefix}-{i}", certificate_arn, domain)
+            for i in range(n)
         ]
         for future in futures:
             future.result()

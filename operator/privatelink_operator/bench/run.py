@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import crdgen
+from ..aws import THROTTLE_ENV
 from ..testing.aws import PROVIDER_ACCOUNT, AwsCall, AwsEmulator, EmulatorProcess
 from ..testing.aws.calllog import is_read_action
 from ..testing.kube.server import KubeEmulator
@@ -37,6 +38,7 @@ class BenchConfig:
     poll: float = 0.25
     floor_workers: int = 6
     operator_args: tuple[str, ...] = ()
+    throttle: str | None = None  # client-side AWS limits of operator and floor (None: defaults)
 
 
 def wildcard_certificate(emulator: AwsEmulator) -> str:
@@ -137,9 +139,17 @@ def run_one(
     emulator.reset()
     world = build_world(emulator)
     certificate = wildcard_certificate(emulator)
-    floor = run_floor(world, certificate, n, domain=DOMAIN, workers=config.floor_workers)
+    floor = run_floor(
+        world, certificate, n, domain=DOMAIN, workers=config.floor_workers, throttle=config.throttle
+    )
+    free = run_floor(
+        world, certificate, n, domain=DOMAIN, workers=config.floor_workers, throttle="off",
+        prefix="free",
+    )  # fmt: skip
     result["floor"] = {
         "seconds": round(floor.seconds, 3),
+        "unlimited_seconds": round(free.seconds, 3),
+        "throttle": config.throttle or "defaults",
         "calls": dict(sorted(floor.calls.items())),
         "writes_per_object": round(floor.writes / max(n, 1), 3),
         "minimal_writes_per_object": len(FLOOR_WRITES),
@@ -150,9 +160,12 @@ def run_one(
     world = build_world(emulator)
     certificate = wildcard_certificate(emulator)
     kube = KubeEmulator(name="bench", crds=tuple(crdgen.all_crds())).start()
+    env = emulator.env(PROVIDER_ACCOUNT)
+    if config.throttle is not None:
+        env[THROTTLE_ENV] = config.throttle
     operator = OperatorProcess(
         kube.kubeconfig_path,
-        emulator.env(PROVIDER_ACCOUNT),
+        env,
         config.operator_args,
         drift_period=config.drift_period,
         name="bench-operator",
@@ -197,6 +210,7 @@ def run_one(
             "apply_seconds": round(applied, 3),
             "seconds": round(converge_seconds, 3),
             "ratio_to_floor": round(converge_seconds / max(floor.seconds, 1e-3), 2),
+            "ratio_to_unlimited_floor": round(converge_seconds / max(free.seconds, 1e-3), 2),
             "calls": summarize_calls(converge_calls, n),
             "operator_cpu_seconds": round(converged.cpu_seconds - before.cpu_seconds, 3),
             "operator_cpu_ms_per_object": round(
