@@ -112,6 +112,55 @@ def test_drift_checks_of_many_objects_share_batched_reads_and_write_nothing(
         assert ready[0]["status"] == "True"
 
 
+def test_from_the_second_period_on_listeners_are_read_in_batches_too(
+    provider_aws: AwsClients,
+    aws_emulator: AwsEmulator,
+    owner: Owner,
+    world: World,
+    wildcard_certificate: str,
+) -> None:
+    objects = fleet(provider_aws, aws_emulator, owner, world, wildcard_certificate, 3)
+    clock = Clock()
+    inventory = Inventory(provider_aws, owner.cluster, max_age=30.0, clock=clock)
+    drift_checks(objects, inventory, aws_emulator)  # learns the listeners' ARNs
+    clock.now += 31
+
+    reads, writes = drift_checks(objects, inventory, aws_emulator)
+
+    assert writes == 0
+    assert reads["DescribeListeners"] == 1, reads
+    assert reads["DescribeTags"] == 1, reads  # load balancers, target groups, listeners
+    # Left per object: target health and attributes, endpoint service permissions.
+    assert sum(reads.values()) <= 10 + 3 * len(objects), reads
+
+
+def test_a_listener_deleted_by_hand_is_seen_although_its_batch_fails(
+    provider_aws: AwsClients,
+    aws_emulator: AwsEmulator,
+    owner: Owner,
+    world: World,
+    wildcard_certificate: str,
+) -> None:
+    objects = fleet(provider_aws, aws_emulator, owner, world, wildcard_certificate, 2)
+    clock = Clock()
+    inventory = Inventory(provider_aws, owner.cluster, max_age=30.0, clock=clock)
+    drift_checks(objects, inventory, aws_emulator)
+    passes, spec = objects[0]
+    world.client("elbv2").delete_listener(ListenerArn=passes.status["listenerArn"])
+    clock.now += 31
+
+    outcome = reconcile_service(
+        passes.aws,
+        passes.owner,
+        parse(spec),
+        passes.status,
+        passes.generation,
+        view=inventory.view(passes.owner.uid),
+    )
+
+    assert [d.step.operation for d in outcome.done] == ["create_listener"]
+
+
 def test_a_drift_found_through_the_snapshot_is_read_again_from_aws_before_it_is_corrected(
     provider_aws: AwsClients,
     aws_emulator: AwsEmulator,

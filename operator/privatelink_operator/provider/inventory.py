@@ -52,10 +52,21 @@ def _filters(params: Mapping[str, Any]) -> dict[str, list[str]]:
 class Snapshot:
     """What AWS held at ``taken_at`` (monotonic seconds), read in shared batches."""
 
-    def __init__(self, aws: AwsCaller, cluster: str, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        aws: AwsCaller,
+        cluster: str,
+        clock: Callable[[], float],
+        known_listeners: Mapping[str, list[str]] | None = None,
+    ) -> None:
         self.aws = aws
         self.cluster = cluster
         self.taken_at = clock()
+        # Listener ARNs by load balancer ARN, learnt from earlier per-object reads
+        # (DescribeListeners takes one load balancer, or listener ARNs: known ones are batched).
+        self.known_listeners = dict(known_listeners or {})
+        self.learnt: dict[str, list[str]] = {}
+        self.listeners: dict[str, list[dict[str, Any]]] = {}  # by load balancer ARN
         self.load_balancers: dict[str, dict[str, Any]] = {}  # by name
         self.target_groups: dict[str, dict[str, Any]] = {}  # by ARN
         self.tags: dict[str, list[dict[str, str]]] = {}  # ELBv2 tags by ARN, as AWS lists them
@@ -92,9 +103,11 @@ class Snapshot:
             "elbv2", "describe_target_groups", "TargetGroups", "NextMarker", PageSize=400
         ):
             self.target_groups[tg["TargetGroupArn"]] = tg
+        self._take_listeners()
         arns = sorted(
             [lb["LoadBalancerArn"] for lb in self.load_balancers.values()]
             + list(self.target_groups)
+            + [x["ListenerArn"] for xs in self.listeners.values() for x in xs]
         )
         for start in range(0, len(arns), 20):  # DescribeTags takes at most 20 ARNs
             answer = self._call("elbv2", "describe_tags", ResourceArns=arns[start : start + 20])
@@ -123,6 +136,25 @@ class Snapshot:
             self.subnets[subnet["SubnetId"]] = subnet
         return self
 
+    def _take_listeners(self) -> None:
+        alive = {lb["LoadBalancerArn"] for lb in self.load_balancers.values()}
+        lbs = sorted(lb for lb, arns in self.known_listeners.items() if lb in alive and arns)
+        for start in range(0, len(lbs), 50):
+            chunk = lbs[start : start + 50]
+            arns = [a for lb in chunk for a in self.known_listeners[lb]]
+            try:
+                found = self._pages(
+                    "elbv2", "describe_listeners", "Listeners", "NextMarker", ListenerArns=arns
+                )
+            except AwsError:
+                continue  # one of them is gone: these objects read their listeners themselves
+            by_lb: dict[str, list[dict[str, Any]]] = {lb: [] for lb in chunk}
+            for listener in found:
+                by_lb.setdefault(listener.get("LoadBalancerArn", ""), []).append(listener)
+            for lb in chunk:
+                if len(by_lb[lb]) == len(self.known_listeners[lb]):
+                    self.listeners[lb] = by_lb[lb]
+
     # -- answers -------------------------------------------------------------------------
 
     def answer(self, service: str, operation: str, params: Mapping[str, Any]) -> Any:
@@ -141,6 +173,12 @@ class Snapshot:
             answer = self._call(service, operation, **params)
         except AwsError as exc:
             answer = exc
+        learn = operation == "describe_listeners" and set(params) == {"LoadBalancerArn"}
+        if learn and isinstance(answer, Mapping) and not answer.get("NextMarker"):
+            with self._lock:
+                self.learnt[params["LoadBalancerArn"]] = [
+                    x["ListenerArn"] for x in answer.get("Listeners", [])
+                ]
         with self._lock:
             self._memo[key] = answer
         return answer
@@ -211,6 +249,11 @@ class Snapshot:
             return None
         return {"VpcEndpointConnections": [c for i in ids for c in self.connections.get(i, [])]}
 
+    def _listeners(self, params: Mapping[str, Any]) -> Any:
+        if set(params) != {"LoadBalancerArn"} or params["LoadBalancerArn"] not in self.listeners:
+            return None
+        return {"Listeners": self.listeners[params["LoadBalancerArn"]]}
+
     def _subnets(self, params: Mapping[str, Any]) -> Any:
         ids = params.get("SubnetIds")
         if set(params) != {"SubnetIds"} or not ids or any(i not in self.subnets for i in ids):
@@ -249,6 +292,7 @@ _ANSWERS: dict[tuple[str, str], Callable[[Snapshot, Mapping[str, Any]], Any]] = 
     ("ec2", "describe_vpc_endpoint_service_configurations"): Snapshot._services,
     ("ec2", "describe_vpc_endpoint_connections"): Snapshot._connections,
     ("ec2", "describe_subnets"): Snapshot._subnets,
+    ("elbv2", "describe_listeners"): Snapshot._listeners,
 }
 
 
@@ -334,7 +378,12 @@ class Inventory:
         with self._lock:
             snapshot = self._snapshot
             if snapshot is None or self.clock() - snapshot.taken_at >= self.max_age:
-                snapshot = Snapshot(self.stable, self.cluster, self.clock).take()
+                known: dict[str, list[str]] = {}
+                if snapshot is not None:
+                    known = {**snapshot.known_listeners, **snapshot.learnt}
+                    known.update({lb: [x["ListenerArn"] for x in xs]
+                                  for lb, xs in snapshot.listeners.items()})  # fmt: skip
+                snapshot = Snapshot(self.stable, self.cluster, self.clock, known).take()
                 self._snapshot = snapshot
                 self.snapshots += 1
         if snapshot.taken_at <= changed:
