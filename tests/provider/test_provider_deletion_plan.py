@@ -74,19 +74,20 @@ def steps_of(actual: ProviderActual) -> list[tuple[str, str]]:
 
 def test_deletion_follows_awss_order_rejecting_live_connections_first() -> None:
     assert steps_of(everything()) == [
+        # The TXT record first: once the service is gone, nothing says which record was ours.
+        ("txt-record", "change_resource_record_sets"),
         ("connections", "reject_vpc_endpoint_connections"),
         ("endpoint-service", "delete_vpc_endpoint_service_configurations"),
         ("listener", "delete_listener"),
         ("load-balancer", "delete_load_balancer"),
         ("target-group", "delete_target_group"),
-        ("txt-record", "change_resource_record_sets"),
         ("validation-record", "change_resource_record_sets"),
         ("certificate", "delete_certificate"),
     ]
 
 
 def test_deletion_does_not_reject_connections_that_are_already_gone() -> None:
-    assert steps_of(everything("rejected"))[0] == (
+    assert steps_of(everything("rejected"))[1] == (
         "endpoint-service",
         "delete_vpc_endpoint_service_configurations",
     )
@@ -135,7 +136,10 @@ def test_unsuccessful_items_of_a_batch_call_stop_the_deletion_as_a_retryable_con
     assert failure.value.kind == "conflict"
     assert failure.value.code == "InvalidState"
     assert "vpce-1" in failure.value.message
-    assert aws.calls == ["reject_vpc_endpoint_connections"], "nothing after the failed step"
+    assert aws.calls == [
+        "change_resource_record_sets",  # the TXT record goes first
+        "reject_vpc_endpoint_connections",
+    ], "nothing after the failed step"
 
 
 def test_an_unsuccessful_item_that_is_already_gone_counts_as_done() -> None:

@@ -253,12 +253,12 @@ def test_deleting_removes_everything_tagged_for_the_object_even_with_a_connected
     assert _endpoint_state(world, endpoint_id).lower() in ("rejected", "gone")
     writes = [c for c in world.emulator.calls.writes(since=mark) if c.status == 200]
     assert [c.action for c in writes] == [
+        "ChangeResourceRecordSets",  # the TXT ownership record, known only with the service
         "RejectVpcEndpointConnections",
         "DeleteVpcEndpointServiceConfigurations",
         "DeleteListener",
         "DeleteLoadBalancer",
         "DeleteTargetGroup",
-        "ChangeResourceRecordSets",  # the TXT ownership record
         "ChangeResourceRecordSets",  # the certificate's validation CNAME
         "DeleteCertificate",
     ]

@@ -773,6 +773,18 @@ def plan_delete(desired: DesiredService, actual: ProviderActual) -> Plan:
     """Everything this object owns, removed in the order AWS requires."""
     plan = Plan()
     service = actual.endpoint_service
+    # The TXT record first: its name and value are known only while the endpoint service exists
+    # (Route 53 records carry no tags), so an operator killed after the service's deletion
+    # would otherwise leave it behind for good. Nothing in AWS depends on it.
+    if (
+        service is not None
+        and actual.zone is not None
+        and service.dns_config
+        and service.private_dns_name
+        and actual.txt_values == [_txt(service.dns_config.get("Value", ""))]
+    ):
+        record = txt_record_name(service.dns_config, service.private_dns_name)
+        plan.add(_record_delete("txt-record", actual.zone.id, record, "TXT", actual.txt_values))
     if service is not None:
         live = sorted(
             str(c["VpcEndpointId"])
@@ -838,15 +850,6 @@ def plan_delete(desired: DesiredService, actual: ProviderActual) -> Plan:
                 ignore_not_found=True,
             )
         )
-    if (
-        service is not None
-        and actual.zone is not None
-        and service.dns_config
-        and service.private_dns_name
-        and actual.txt_values == [_txt(service.dns_config.get("Value", ""))]
-    ):
-        record = txt_record_name(service.dns_config, service.private_dns_name)
-        plan.add(_record_delete("txt-record", actual.zone.id, record, "TXT", actual.txt_values))
     cert = actual.certificate
     if cert is not None and cert.owned:
         if actual.zone is not None and actual.validation_cname is not None:
