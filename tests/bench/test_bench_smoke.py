@@ -56,3 +56,13 @@ def test_a_tiny_run_converges_with_the_floors_writes_and_writes_a_report(
     assert (tmp_path / "README.md") in written
     assert json.loads((tmp_path / "n0002.json").read_text())["n"] == 2
     assert "| 2 |" in markdown([result])
+
+
+def test_probing_many_endpoints_stays_within_the_probers_socket_limit() -> None:
+    from privatelink_operator.bench.probes import measure_probes
+
+    result = measure_probes(12, max_connections=4)
+
+    assert result["h2_ready"] == 12
+    assert 1 <= result["max_open_sockets"] <= 4
+    assert result["cpu_ms_per_probe"] > 0

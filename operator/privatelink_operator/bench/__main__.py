@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from .probes import measure_probes
 from .report import save, write_reports
 from .run import BenchConfig, aws_emulator, run_one
 
@@ -33,6 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--operator-arg", action="append", default=[], help="extra `run` flag (repeatable)"
     )
+    parser.add_argument(
+        "--probes-only",
+        action="store_true",
+        help="only measure the probe round for each N, adding it to the results in --out",
+    )
     args = parser.parse_args(argv)
     config = BenchConfig(
         drift_period=args.drift_period,
@@ -42,10 +48,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         throttle=args.throttle,
     )
     out = Path(args.out)
+    if args.probes_only:
+        for n in args.n:
+            path = out / f"n{n:04d}.json"
+            if not path.exists():
+                print(f"N={n}: no results in {path}, skipped")
+                continue
+            result = json.loads(path.read_text())
+            result["probes"] = measure_probes(n)
+            save(result, out)
+            print(f"N={n}: probes {result['probes']}")
+        for path in write_reports(out):
+            print(f"wrote {path}")
+        return 0
     with aws_emulator() as (emulator, pid):
         for n in args.n:
             print(f"N={n}: running...", flush=True)
             result = run_one(n, config, emulator, pid)
+            result["probes"] = measure_probes(n)
             path = save(result, out)
             conv = result.get("converge", {})
             print(

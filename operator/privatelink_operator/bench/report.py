@@ -24,6 +24,8 @@ COLUMNS = (
     "peak RSS MB",
     "kube emu CPU %",
     "AWS emu CPU s",
+    "probe sockets",
+    "probe CPU ms",
 )
 
 
@@ -41,6 +43,7 @@ def save(result: dict[str, Any], directory: Path) -> Path:
 
 def row(r: dict[str, Any]) -> list[str]:
     c, s, op = r.get("converge", {}), r.get("steady", {}), r.get("operator", {})
+    probes = r.get("probes") or {}
     calls = c.get("calls", {})
     cpu = c.get("operator_cpu_seconds") or 0.0
     kube = c.get("kube_emulator_cpu_seconds") or 0.0
@@ -62,6 +65,8 @@ def row(r: dict[str, Any]) -> list[str]:
         f"{op.get('peak_rss_mb', 0):.0f}",
         f"{share:.0f}",
         f"{c.get('aws_emulator_cpu_seconds', 0):.1f}",
+        str(probes.get("max_open_sockets", "-")),
+        f"{probes['cpu_ms_per_probe']:.1f}" if probes else "-",
     ]
 
 
@@ -89,6 +94,9 @@ def markdown(results: Sequence[dict[str, Any]]) -> str:
         "- *peak RSS MB*: operator VmHWM (targets: < 120 at N=500, < 160 at N=1000).",
         "- *kube emu CPU %*: the Kubernetes emulator's share of (operator + emulator) CPU while "
         "converging; *AWS emu CPU s*: the AWS emulator's CPU while converging.",
+        "- *probe sockets*: most sockets open at once when N endpoints are probed together "
+        "through the operator's shared prober (`--probe-max-connections` 20); *probe CPU ms*: "
+        "the prober's CPU per probe (TLS handshake + one HTTP/2 request).",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "|".join("---:" for _ in COLUMNS) + "|",
