@@ -76,6 +76,27 @@ def stall_of(outcome: Outcome) -> bool:
     return outcome.plan.stall is not None
 
 
+def _is_stalled(status: Mapping[str, Any]) -> bool:
+    return any(
+        c.get("type") == "Stalled" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+
+
+def changes(current: Mapping[str, Any], patch: Mapping[str, Any]) -> bool:
+    """Whether merge-patching ``patch`` onto ``current`` would change it (None removes)."""
+    for key, value in patch.items():
+        if value is None:
+            if current.get(key) is not None:
+                return True
+        elif isinstance(value, Mapping) and isinstance(current.get(key), Mapping):
+            if changes(current[key], value):
+                return True
+        elif current.get(key) != value:
+            return True
+    return False
+
+
 def _lock(key: tuple[str, str, str]) -> asyncio.Lock:
     return _locks.setdefault(key, asyncio.Lock())
 
@@ -213,7 +234,11 @@ async def pls_pass(body: Any, namespace: str, name: str, uid: str, indexes: Any)
     started = time.monotonic()
     inventory = _inventory()
     # A drift check (the last pass completed this generation) may end on the shared view.
-    drift_check = inventory is not None and status.get("observedGeneration") == generation
+    drift_check = (
+        inventory is not None
+        and status.get("observedGeneration") == generation
+        and not _is_stalled(status)
+    )
 
     def one_pass() -> Outcome:
         view = inventory.view(uid) if inventory is not None and drift_check else None
@@ -242,7 +267,8 @@ async def pls_pass(body: Any, namespace: str, name: str, uid: str, indexes: Any)
                 "registered targets are left as they are",
             )
         )
-    await kube.patch_status(PLS, namespace, name, outcome.status)
+    if changes(status, outcome.status):  # a quiet drift check writes nothing to Kubernetes
+        await kube.patch_status(PLS, namespace, name, outcome.status)
     metrics.set_object_conditions(
         "PrivateLinkService", namespace, name, outcome.status.get("conditions")
     )
@@ -289,13 +315,24 @@ async def _loop(
             event.clear()
             async with _lock(key):
                 try:
-                    delay = await run_pass()
-                    failures = 0
-                except AwsError as exc:
-                    metrics.observe_reconcile(KINDS[plural], 0.0, "error", exc.code)
+                    try:
+                        delay = await run_pass()
+                        failures = 0
+                    except AwsError as exc:
+                        metrics.observe_reconcile(KINDS[plural], 0.0, "error", exc.code)
+                        failures += 1
+                        logger.warning(f"AWS: {exc}")
+                        delay = await _transient(body, plural, namespace, name, exc, failures)
+                except Exception as exc:
+                    # A status write answered 409/429/5xx, or the API server went away: AWS
+                    # is read again by tags on the next pass, so retrying soon is safe. Left
+                    # to kopf, the daemon would only be restarted a minute later.
+                    reason = kube.transient_api_error(exc)
+                    if reason is None:
+                        raise
                     failures += 1
-                    logger.warning(f"AWS: {exc}")
-                    delay = await _transient(body, plural, namespace, name, exc, failures)
+                    logger.warning(f"Kubernetes API: {reason}; retrying")
+                    delay = min(30.0, 0.5 * 2.0 ** min(failures, 6)) * random.uniform(0.8, 1.2)
             waiter = asyncio.ensure_future(event.wait())
             stopper = asyncio.ensure_future(stopped.wait())
             try:

@@ -228,3 +228,19 @@ def test_stable_reads_are_cached_for_a_while_and_the_rest_always_goes_to_aws() -
 
     assert fake.calls.count("get_hosted_zone") == 2
     assert fake.calls.count("describe_listeners") == 3
+
+
+def test_a_status_patch_that_changes_nothing_is_not_sent() -> None:
+    from privatelink_operator.handlers import changes
+
+    current = {
+        "observedGeneration": 2,
+        "privateDns": {"state": "verified", "txtRecord": {"name": "_a", "value": "v"}},
+        "conditions": [{"type": "Ready", "status": "True"}],
+    }
+    assert not changes(current, {"observedGeneration": 2, "privateDns": {"state": "verified"}})
+    assert not changes(current, {"stalledGeneration": None})
+    assert changes(current, {"observedGeneration": 3})
+    assert changes(current, {"privateDns": {"txtRecord": {"value": "w"}}})
+    assert changes(current, {"conditions": [{"type": "Ready", "status": "False"}]})
+    assert changes(current, {"observedGeneration": None})

@@ -3,7 +3,7 @@
 Per-object drift checks would read AWS about 16 times per object and period. Instead, one
 :class:`Inventory` per operator takes a :class:`Snapshot` at most once per ``max_age``: paginated
 describes of every load balancer, target group and their tags (in batches of 20), of the
-endpoint services carrying our cluster tag and of their connections, and of the subnets. A
+endpoint services carrying our cluster tag and of their connections. A
 drift pass reads through a :class:`SharedView` (the same ``call`` interface as
 :class:`~privatelink_operator.aws.AwsClients`): what the snapshot holds is answered from it, any
 other read goes to AWS once per snapshot (a certificate or a hosted zone many objects share is
@@ -72,7 +72,6 @@ class Snapshot:
         self.tags: dict[str, list[dict[str, str]]] = {}  # ELBv2 tags by ARN, as AWS lists them
         self.services: list[dict[str, Any]] = []  # endpoint services with our cluster tag
         self.connections: dict[str, list[dict[str, Any]]] = {}  # by service id
-        self.subnets: dict[str, dict[str, Any]] = {}
         self.records: dict[str, list[dict[str, Any]]] = {}  # by hosted zone id, read lazily
         self._memo: dict[Any, Any] = {}
         self._lock = threading.Lock()
@@ -132,8 +131,6 @@ class Snapshot:
                 MaxResults=1000,
             ):
                 self.connections.setdefault(c.get("ServiceId", ""), []).append(c)
-        for subnet in self._pages("ec2", "describe_subnets", "Subnets", "NextToken"):
-            self.subnets[subnet["SubnetId"]] = subnet
         return self
 
     def _take_listeners(self) -> None:
@@ -254,12 +251,6 @@ class Snapshot:
             return None
         return {"Listeners": self.listeners[params["LoadBalancerArn"]]}
 
-    def _subnets(self, params: Mapping[str, Any]) -> Any:
-        ids = params.get("SubnetIds")
-        if set(params) != {"SubnetIds"} or not ids or any(i not in self.subnets for i in ids):
-            return None
-        return {"Subnets": [self.subnets[i] for i in ids]}
-
     def _record_sets(self, params: Mapping[str, Any]) -> Any:
         """``StartRecordName/Type, MaxItems=1`` lookups, from the whole zone read once."""
         zone = params.get("HostedZoneId", "")
@@ -291,7 +282,6 @@ _ANSWERS: dict[tuple[str, str], Callable[[Snapshot, Mapping[str, Any]], Any]] = 
     ("elbv2", "describe_tags"): Snapshot._tags,
     ("ec2", "describe_vpc_endpoint_service_configurations"): Snapshot._services,
     ("ec2", "describe_vpc_endpoint_connections"): Snapshot._connections,
-    ("ec2", "describe_subnets"): Snapshot._subnets,
     ("elbv2", "describe_listeners"): Snapshot._listeners,
 }
 
