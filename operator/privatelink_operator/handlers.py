@@ -315,13 +315,24 @@ async def _loop(
             event.clear()
             async with _lock(key):
                 try:
-                    delay = await run_pass()
-                    failures = 0
-                except AwsError as exc:
-                    metrics.observe_reconcile(KINDS[plural], 0.0, "error", exc.code)
+                    try:
+                        delay = await run_pass()
+                        failures = 0
+                    except AwsError as exc:
+                        metrics.observe_reconcile(KINDS[plural], 0.0, "error", exc.code)
+                        failures += 1
+                        logger.warning(f"AWS: {exc}")
+                        delay = await _transient(body, plural, namespace, name, exc, failures)
+                except Exception as exc:
+                    # A status write answered 409/429/5xx, or the API server went away: AWS
+                    # is read again by tags on the next pass, so retrying soon is safe. Left
+                    # to kopf, the daemon would only be restarted a minute later.
+                    reason = kube.transient_api_error(exc)
+                    if reason is None:
+                        raise
                     failures += 1
-                    logger.warning(f"AWS: {exc}")
-                    delay = await _transient(body, plural, namespace, name, exc, failures)
+                    logger.warning(f"Kubernetes API: {reason}; retrying")
+                    delay = min(30.0, 0.5 * 2.0 ** min(failures, 6)) * random.uniform(0.8, 1.2)
             waiter = asyncio.ensure_future(event.wait())
             stopper = asyncio.ensure_future(stopped.wait())
             try:

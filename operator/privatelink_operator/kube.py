@@ -43,6 +43,20 @@ def reset_client() -> None:
         _api = None
 
 
+def transient_api_error(exc: BaseException) -> str | None:
+    """``"409 Conflict"`` and the like when ``exc`` is an API answer that time fixes (409, 429,
+    5xx) or a lost connection; None for anything else."""
+    import urllib3.exceptions
+
+    if isinstance(exc, urllib3.exceptions.HTTPError):
+        return type(exc).__name__
+    status = getattr(exc, "status", None)
+    retryable = isinstance(status, int) and (status in (409, 429) or status >= 500)
+    if type(exc).__module__.startswith("kubernetes.") and retryable:
+        return f"{status} {getattr(exc, 'reason', '') or ''}".strip()
+    return None
+
+
 def _patch_status_sync(plural: str, namespace: str, name: str, status: Mapping[str, Any]) -> None:
     import kubernetes
 
