@@ -137,7 +137,31 @@ def _stall_from_error(exc: AwsError) -> Stall:
             f"AWS denied {exc.operation}: {exc.message}. Grant the operator's IAM role the "
             "actions in deploy/iam-policy.json.",
         )
-    return Stall(exc.code, f"AWS rejected {exc.operation}: {exc.message}. Fix the spec.")
+    path = _field_of(exc)
+    what = f"Fix {path}." if path else "Fix the spec."
+    return Stall(exc.code, f"AWS rejected {exc.operation}: {exc.message}. {what}")
+
+
+# AWS error codes (prefixes) that name what the user wrote: the field a message points to.
+_FIELDS = (
+    ("InvalidSubnet", "spec.subnetIds"),
+    ("InvalidSecurityGroup", "spec.securityGroupIds"),
+    ("InvalidGroup", "spec.securityGroupIds"),
+    ("CertificateNotFound", "spec.listener.certificateArn"),
+    ("UnsupportedCertificate", "spec.listener.certificateArn"),
+    ("SSLPolicyNotFound", "spec.listener.sslPolicy"),
+    ("ALPNPolicyNotFound", "spec.listener.alpnPolicy"),
+    ("InvalidTarget", "spec.backend.targets"),
+    ("NoSuchHostedZone", "spec.dns.hostedZoneId"),
+    ("InvalidPrincipal", "spec.endpointService.allowedPrincipals"),
+)
+
+
+def _field_of(exc: AwsError) -> str | None:
+    for prefix, path in _FIELDS:
+        if exc.code.startswith(prefix):
+            return path
+    return None
 
 
 def reconcile_service(
