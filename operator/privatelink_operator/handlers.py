@@ -24,7 +24,7 @@ from . import GROUP, VERSION, kube, metrics
 from .api import PrivateLinkEndpointSpec, PrivateLinkServiceSpec
 from .aws import AwsClients, AwsError
 from .consumer.reconcile import EndpointOutcome, delete_endpoint, reconcile_endpoint
-from .ownership import Owner
+from .ownership import ADOPT_ANNOTATION, Owner
 from .provider.desired import Target
 from .provider.inventory import Inventory
 from .provider.reconcile import Outcome, delete_service, reconcile_service
@@ -193,8 +193,10 @@ def pls_spec_changed(**kw: Any) -> None:
     wake(PLS, kw["namespace"], kw["name"])
 
 
-def _owner(kind: str, namespace: str, name: str, uid: str) -> Owner:
-    return Owner(CONFIG.cluster_name, kind, namespace, name, uid)
+def _owner(kind: str, namespace: str, name: str, uid: str, body: Any = None) -> Owner:
+    annotations = (body or {}).get("metadata", {}).get("annotations") or {}
+    adopt = str(annotations.get(ADOPT_ANNOTATION, "")).lower() == "true"
+    return Owner(CONFIG.cluster_name, kind, namespace, name, uid, adopt=adopt)
 
 
 async def _post_events(body: Any, outcome: Outcome | EndpointOutcome) -> None:
@@ -230,7 +232,7 @@ async def pls_pass(body: Any, namespace: str, name: str, uid: str, indexes: Any)
         key = (namespace, ref.name)
         ports = next(iter(services.get(key, [])), None) if key in services else None
         targets = ready_targets(ports, list(slices.get(key, [])), ref.port)
-    owner = _owner("PrivateLinkService", namespace, name, uid)
+    owner = _owner("PrivateLinkService", namespace, name, uid, body)
     started = time.monotonic()
     inventory = _inventory()
     # A drift check (the last pass completed this generation) may end on the shared view.

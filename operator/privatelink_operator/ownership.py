@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 PREFIX = "privatelink.operator.dev/"
 TAG_CLUSTER = PREFIX + "cluster"
@@ -30,6 +30,10 @@ ROLE_SECURITY_GROUP = "security-group"
 
 ELB_NAME_MAX = 32
 
+# On an object: ``"true"`` lets it adopt same-named resources that carry no operator's tags at
+# all (never another cluster's or object's); they are tagged as its own on the next pass.
+ADOPT_ANNOTATION = PREFIX + "adopt"
+
 
 @dataclass(frozen=True)
 class Owner:
@@ -40,6 +44,9 @@ class Owner:
     namespace: str
     name: str
     uid: str
+    # The object asks to adopt untagged same-named resources (ADOPT_ANNOTATION); not part of
+    # its identity (names, tokens, equality).
+    adopt: bool = field(default=False, compare=False)
 
     def tags(self, role: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """User tags first, ownership tags last (they win: users cannot fake ownership)."""
@@ -65,6 +72,11 @@ class Owner:
             and tags.get(TAG_NAME) == self.name
             and tags.get(TAG_UID) == self.uid
         )
+
+    def may_adopt(self, tags: Mapping[str, str]) -> bool:
+        """Whether a resource with ``tags`` (not ours) may become ours: only when the object
+        asks for it, and only when no operator's tag at all is on it."""
+        return self.adopt and not any(key.startswith(PREFIX) for key in tags)
 
     def describe(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name} (cluster {self.cluster})"

@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import boto3
 import pytest
-from reliability_helpers import CONSUMER_NS, DOMAIN, PLE_KIND, PLS_KIND, PROVIDER_NS, Fleet
+from reliability_helpers import (
+    CONSUMER_NS,
+    DOMAIN,
+    PLE_KIND,
+    PLS_KIND,
+    PROVIDER_NS,
+    Fleet,
+    Passes,
+)
 
+from privatelink_operator.aws import SERVICES, AwsClients
+from privatelink_operator.ownership import Owner
+from privatelink_operator.testing.aws import PROVIDER_ACCOUNT, AwsEmulator
 from privatelink_operator.testing.kube.server import KubeEmulator
 from privatelink_operator.testing.world import World
 
@@ -63,3 +75,19 @@ def services(provider_cluster: KubeEmulator) -> Iterator[Fleet]:
 @pytest.fixture
 def endpoints(consumer_cluster: KubeEmulator) -> Iterator[Fleet]:
     yield Fleet(consumer_cluster, PLE_KIND, CONSUMER_NS)
+
+
+@pytest.fixture
+def passes(aws_emulator: AwsEmulator) -> Passes:
+    session = boto3.Session(
+        aws_access_key_id=PROVIDER_ACCOUNT,
+        aws_secret_access_key="emulated",
+        region_name=aws_emulator.region,
+    )
+    aws = AwsClients(
+        session=session,
+        max_attempts=2,
+        endpoint_urls=dict.fromkeys(SERVICES, aws_emulator.endpoint_url),
+    )
+    owner = Owner("default", PLS_KIND, PROVIDER_NS, "svc", "7d0c1e2f-0000-4000-8000-00000000beef")
+    return Passes(aws, owner)

@@ -8,14 +8,19 @@ one of each resource per object" and "nothing no object explains" (no twins, no 
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from privatelink_operator.ownership import TAG_CLUSTER, TAG_ROLE, TAG_UID, tag_dict
+from privatelink_operator.api import PrivateLinkServiceSpec
+from privatelink_operator.aws import AwsClients
+from privatelink_operator.ownership import TAG_CLUSTER, TAG_ROLE, TAG_UID, Owner, tag_dict
+from privatelink_operator.provider.reconcile import Outcome, reconcile_service
 from privatelink_operator.testing.aws import CONSUMER_ACCOUNT, PROVIDER_ACCOUNT, AwsEmulator
 from privatelink_operator.testing.kube.server import KubeEmulator
 from privatelink_operator.testing.world import World
@@ -63,6 +68,42 @@ def is_ready(obj: Mapping[str, Any] | None) -> bool:
     return condition(obj, "Ready").get("status") == "True" and status.get(
         "observedGeneration"
     ) == obj["metadata"].get("generation")
+
+
+# -- in-process passes ------------------------------------------------------------------------
+
+
+@dataclass
+class Passes:
+    aws: AwsClients
+    owner: Owner
+    status: dict[str, Any] = field(default_factory=dict)
+    generation: int = 0
+
+    def run(self, spec: Mapping[str, Any], passes: int = 6) -> Outcome:
+        """Passes of one generation until it stalls or settles."""
+        self.generation += 1
+        model = PrivateLinkServiceSpec.model_validate(dict(spec))
+        for _ in range(passes):
+            outcome = reconcile_service(
+                self.aws, self.owner, model, self.status, self.generation, now=datetime.now(UTC)
+            )
+            self.status = merge(self.status, outcome.status)
+            if outcome.plan.stall is not None or (not outcome.plan.steps and not outcome.requeue):
+                return outcome
+        return outcome
+
+
+def merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(dict(base))
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
 
 
 # -- specs -------------------------------------------------------------------------------------

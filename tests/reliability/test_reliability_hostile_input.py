@@ -7,72 +7,24 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 from pydantic import ValidationError
-from reliability_helpers import CONSUMER_ROOT, PLS_KIND, PROVIDER_NS, condition, pls_spec
+from reliability_helpers import (
+    CONSUMER_ROOT,
+    PLS_KIND,
+    PROVIDER_NS,
+    Passes,
+    condition,
+    pls_spec,
+)
 
 from privatelink_operator import crdgen
 from privatelink_operator.admission import AdmissionError, SchemaValidator
 from privatelink_operator.api import PrivateLinkServiceSpec
-from privatelink_operator.aws import SERVICES, AwsClients
-from privatelink_operator.ownership import Owner
-from privatelink_operator.provider.reconcile import Outcome, reconcile_service
-from privatelink_operator.testing.aws import PROVIDER_ACCOUNT, AwsEmulator
+from privatelink_operator.testing.aws import AwsEmulator
 from privatelink_operator.testing.world import World
-
-
-@dataclass
-class Passes:
-    aws: AwsClients
-    owner: Owner
-    status: dict[str, Any] = field(default_factory=dict)
-    generation: int = 0
-
-    def run(self, spec: Mapping[str, Any], passes: int = 6) -> Outcome:
-        """Passes of one generation until it stalls or settles."""
-        self.generation += 1
-        model = PrivateLinkServiceSpec.model_validate(dict(spec))
-        for _ in range(passes):
-            outcome = reconcile_service(
-                self.aws, self.owner, model, self.status, self.generation, now=datetime.now(UTC)
-            )
-            self.status = merge(self.status, outcome.status)
-            if outcome.plan.stall is not None or (not outcome.plan.steps and not outcome.requeue):
-                return outcome
-        return outcome
-
-
-def merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(dict(base))
-    for key, value in patch.items():
-        if value is None:
-            out.pop(key, None)
-        elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-@pytest.fixture
-def passes(aws_emulator: AwsEmulator) -> Passes:
-    session = boto3.Session(
-        aws_access_key_id=PROVIDER_ACCOUNT,
-        aws_secret_access_key="emulated",
-        region_name=aws_emulator.region,
-    )
-    aws = AwsClients(
-        session=session,
-        max_attempts=2,
-        endpoint_urls=dict.fromkeys(SERVICES, aws_emulator.endpoint_url),
-    )
-    owner = Owner("default", PLS_KIND, PROVIDER_NS, "svc", "7d0c1e2f-0000-4000-8000-00000000beef")
-    return Passes(aws, owner)
 
 
 def _other_name_certificate(world: World) -> str:

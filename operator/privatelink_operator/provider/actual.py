@@ -156,7 +156,7 @@ class Reader:
             raise
         for lb in answer.get("LoadBalancers", []):
             tags = self._elb_tags([lb["LoadBalancerArn"]]).get(lb["LoadBalancerArn"], {})
-            if not self.owner.owns(tags):
+            if not self.owner.owns(tags) and not self.owner.may_adopt(tags):
                 actual.foreign.append(f"load balancer {name} ({lb['LoadBalancerArn']})")
                 return
             actual.load_balancer = ActualLoadBalancer(
@@ -206,8 +206,10 @@ class Reader:
                     raise
         tags = self._elb_tags(sorted(found))
         for arn, tg in sorted(found.items()):
-            if not self.owner.owns(tags.get(arn, {})):
-                if tg["TargetGroupName"] == desired_name:
+            named = tg["TargetGroupName"] == desired_name
+            adopted = named and self.owner.may_adopt(tags.get(arn, {}))
+            if not self.owner.owns(tags.get(arn, {})) and not adopted:
+                if named:
                     actual.foreign.append(f"target group {desired_name} ({arn})")
                 continue
             actual.target_groups.append(
@@ -260,6 +262,12 @@ class Reader:
         # never modified (and blocks the port it holds).
         tags = self._elb_tags([x["ListenerArn"] for x in listeners])
         mine = [x for x in listeners if self.owner.owns(tags.get(x["ListenerArn"], {}))]
+        if not mine:  # adoption: an untagged listener on our port of our (adopted) NLB
+            mine = [
+                x
+                for x in listeners
+                if x["Port"] == port and self.owner.may_adopt(tags.get(x["ListenerArn"], {}))
+            ]
         chosen = next((x for x in mine if x["Port"] == port), None)
         if chosen is None and mine:
             chosen = mine[0]
