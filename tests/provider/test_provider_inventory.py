@@ -244,3 +244,30 @@ def test_a_status_patch_that_changes_nothing_is_not_sent() -> None:
     assert changes(current, {"privateDns": {"txtRecord": {"value": "w"}}})
     assert changes(current, {"conditions": [{"type": "Ready", "status": "False"}]})
     assert changes(current, {"observedGeneration": None})
+
+
+def test_per_resource_details_are_read_again_within_a_budget_of_objects_per_snapshot(
+    provider_aws: AwsClients,
+    aws_emulator: AwsEmulator,
+    owner: Owner,
+    world: World,
+    wildcard_certificate: str,
+) -> None:
+    objects = fleet(provider_aws, aws_emulator, owner, world, wildcard_certificate, 3)
+    clock = Clock()
+    inventory = Inventory(provider_aws, owner.cluster, max_age=30.0, clock=clock, detail_budget=1)
+    first, _ = drift_checks(objects, inventory, aws_emulator)
+    assert first["DescribeTargetHealth"] == 3
+    clock.now += 31
+    inventory.changed(objects[0][0].owner.uid)  # its details are read again at once
+    clock.now += 1
+
+    second, writes = drift_checks(objects[1:], inventory, aws_emulator)
+
+    assert writes == 0
+    # 3 objects, 1 per snapshot: details are reused for up to 3 snapshots.
+    assert second["DescribeTargetHealth"] == 0, second
+    assert second["DescribeVpcEndpointServicePermissions"] == 0, second
+    clock.now += 3 * 30
+    third, _ = drift_checks(objects, inventory, aws_emulator)
+    assert third["DescribeTargetHealth"] == 3, third

@@ -49,6 +49,53 @@ def _filters(params: Mapping[str, Any]) -> dict[str, list[str]]:
     return {f["Name"]: list(f.get("Values", [])) for f in params.get("Filters", []) or []}
 
 
+# Reads of one resource at a time, for which AWS has no batch form. In a drift check each
+# answer is reused until it is older than ``Details.age_limit``, which grows with the number of
+# objects so that about ``budget`` objects' details are read per snapshot: steady-state reads
+# stay flat as N grows, and a drift of targets, target group attributes or permissions is seen
+# within ``ceil(N / budget)`` snapshots (every period while N <= budget).
+DETAILS = frozenset(
+    {
+        ("elbv2", "describe_target_health"),
+        ("elbv2", "describe_target_group_attributes"),
+        ("ec2", "describe_vpc_endpoint_service_permissions"),
+    }
+)
+
+
+class Details:
+    """The last answers of :data:`DETAILS` reads made by drift checks, by object."""
+
+    def __init__(self, budget: int, clock: Callable[[], float]) -> None:
+        self.budget = max(1, budget)
+        self.clock = clock
+        self._answers: dict[Any, tuple[float, Any]] = {}
+        self._keys: dict[str, set[Any]] = {}
+        self._lock = threading.Lock()
+
+    def age_limit(self, max_age: float) -> float:
+        with self._lock:
+            objects = len(self._keys)
+        return max_age * max(1, -(-objects // self.budget))
+
+    def get(self, key: Any, limit: float) -> Any:
+        with self._lock:
+            hit = self._answers.get(key)
+        if hit is not None and self.clock() - hit[0] < limit:
+            return hit[1]
+        return None
+
+    def put(self, uid: str, key: Any, answer: Any) -> None:
+        with self._lock:
+            self._answers[key] = (self.clock(), answer)
+            self._keys.setdefault(uid, set()).add(key)
+
+    def forget(self, uid: str) -> None:
+        with self._lock:
+            for key in self._keys.pop(uid, set()):
+                self._answers.pop(key, None)
+
+
 class Snapshot:
     """What AWS held at ``taken_at`` (monotonic seconds), read in shared batches."""
 
@@ -58,8 +105,12 @@ class Snapshot:
         cluster: str,
         clock: Callable[[], float],
         known_listeners: Mapping[str, list[str]] | None = None,
+        details: Details | None = None,
+        detail_age: float = 0.0,
     ) -> None:
         self.aws = aws
+        self.details = details
+        self.detail_age = detail_age
         self.cluster = cluster
         self.taken_at = clock()
         # Listener ARNs by load balancer ARN, learnt from earlier per-object reads
@@ -154,7 +205,9 @@ class Snapshot:
 
     # -- answers -------------------------------------------------------------------------
 
-    def answer(self, service: str, operation: str, params: Mapping[str, Any]) -> Any:
+    def answer(self, service: str, operation: str, params: Mapping[str, Any], uid: str = "") -> Any:
+        if self.details is not None and (service, operation) in DETAILS:
+            return self._detail(service, operation, params, uid, self.details)
         handler = _ANSWERS.get((service, operation))
         if handler is not None:
             found = handler(self, params)
@@ -178,6 +231,20 @@ class Snapshot:
                 ]
         with self._lock:
             self._memo[key] = answer
+        return answer
+
+    def _detail(
+        self, service: str, operation: str, params: Mapping[str, Any], uid: str, details: Details
+    ) -> Any:
+        key = (service, operation, _freeze(params))
+        hit = details.get(key, self.detail_age)
+        if hit is not None:
+            return hit
+        try:
+            answer = self._call(service, operation, **params)
+        except AwsError as exc:
+            return exc
+        details.put(uid, key, answer)
         return answer
 
     def _load_balancers(self, params: Mapping[str, Any]) -> Any:
@@ -289,13 +356,14 @@ _ANSWERS: dict[tuple[str, str], Callable[[Snapshot, Mapping[str, Any]], Any]] = 
 class SharedView:
     """Read-only ``call`` over one snapshot; refuses writes (a drift pass never writes here)."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, uid: str = "") -> None:
         self.snapshot = snapshot
+        self.uid = uid
 
     def call(self, service: str, operation: str, **params: Any) -> Any:
         if not operation.startswith(("describe_", "list_", "get_")):
             raise RuntimeError(f"{operation}: the shared view is read-only")
-        answer = self.snapshot.answer(service, operation, params)
+        answer = self.snapshot.answer(service, operation, params, self.uid)
         if isinstance(answer, AwsError):
             raise answer
         return answer
@@ -332,6 +400,8 @@ class Inventory:
     """The operator's shared snapshot, taken again when older than ``max_age`` seconds.
 
     ``stable``: the reader for passes that read AWS themselves (:class:`StableReads`).
+    ``detail_budget``: objects whose per-resource details (:data:`DETAILS`) are read again per
+    snapshot, at most (0: all, every snapshot).
     """
 
     def __init__(
@@ -340,6 +410,7 @@ class Inventory:
         cluster: str,
         max_age: float,
         clock: Callable[[], float] = time.monotonic,
+        detail_budget: int = 50,
     ) -> None:
         self.aws = aws
         self.cluster = cluster
@@ -350,13 +421,18 @@ class Inventory:
         self._changed: dict[str, float] = {}
         self.snapshots = 0
         self.stable = StableReads(aws, max_age, clock)
+        self.details = Details(detail_budget, clock) if detail_budget > 0 else None
 
     def changed(self, uid: str) -> None:
         """This object's resources changed (or may have): it reads AWS until the next snapshot."""
         self._changed[uid] = self.clock()
+        if self.details is not None:
+            self.details.forget(uid)
 
     def forget(self, uid: str) -> None:
         self._changed.pop(uid, None)
+        if self.details is not None:
+            self.details.forget(uid)
 
     def view(self, uid: str) -> SharedView | None:
         """A view for ``uid``'s drift pass, or None when it must read AWS itself.
@@ -373,9 +449,12 @@ class Inventory:
                     known = {**snapshot.known_listeners, **snapshot.learnt}
                     known.update({lb: [x["ListenerArn"] for x in xs]
                                   for lb, xs in snapshot.listeners.items()})  # fmt: skip
-                snapshot = Snapshot(self.stable, self.cluster, self.clock, known).take()
+                age = self.details.age_limit(self.max_age) if self.details is not None else 0.0
+                snapshot = Snapshot(
+                    self.stable, self.cluster, self.clock, known, self.details, age
+                ).take()
                 self._snapshot = snapshot
                 self.snapshots += 1
         if snapshot.taken_at <= changed:
             return None
-        return SharedView(snapshot)
+        return SharedView(snapshot, uid)
