@@ -17,6 +17,21 @@ from .report import save, write_reports
 from .run import BenchConfig, aws_emulator, run_one
 
 
+def _commit() -> str:
+    """The git commit of the operator's source (the benchmark runs what is checked out)."""
+    import subprocess
+
+    source = Path(__file__).resolve().parent
+    try:
+        answer = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+    except OSError:
+        return ""
+    return answer.stdout.strip()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m privatelink_operator.bench")
     default_n = [int(x) for x in os.environ.get("BENCH_N", "1 10 100").split()]
@@ -66,6 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"N={n}: running...", flush=True)
             result = run_one(n, config, emulator, pid)
             result["probes"] = measure_probes(n)
+            result["commit"] = _commit()
             path = save(result, out)
             conv = result.get("converge", {})
             print(
