@@ -228,6 +228,13 @@ def test_stable_reads_are_cached_for_a_while_and_the_rest_always_goes_to_aws() -
 
     assert fake.calls.count("get_hosted_zone") == 2
     assert fake.calls.count("describe_listeners") == 3
+    reads.call("acm", "describe_certificate", CertificateArn="arn:cert")
+    clock.now += 4
+    reads.call("acm", "describe_certificate", CertificateArn="arn:cert")
+    assert fake.calls.count("describe_certificate") == 1, "shared by passes for a few seconds"
+    clock.now += 2
+    reads.call("acm", "describe_certificate", CertificateArn="arn:cert")
+    assert fake.calls.count("describe_certificate") == 2
 
 
 def test_a_status_patch_that_changes_nothing_is_not_sent() -> None:

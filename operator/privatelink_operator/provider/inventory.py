@@ -369,8 +369,15 @@ class SharedView:
         return answer
 
 
+# Reads many objects share whose answers may change, but seldom matter within seconds: a
+# certificate that all objects use is described once per SHARED_TTL, not once per pass.
+SHARED = frozenset({("acm", "describe_certificate")})
+SHARED_TTL = 5.0
+
+
 class StableReads:
-    """``call`` that answers :data:`STABLE` reads from a cache (successes only, ``max_age``)."""
+    """``call`` that answers :data:`STABLE` reads from a cache (successes only, ``max_age``)
+    and :data:`SHARED` ones for :data:`SHARED_TTL` seconds at most."""
 
     def __init__(self, aws: AwsCaller, max_age: float, clock: Callable[[], float]) -> None:
         self.aws = aws
@@ -380,13 +387,17 @@ class StableReads:
         self._lock = threading.Lock()
 
     def call(self, service: str, operation: str, **params: Any) -> Any:
-        if (service, operation) not in STABLE:
+        if (service, operation) in STABLE:
+            ttl = self.max_age
+        elif (service, operation) in SHARED:
+            ttl = min(self.max_age, SHARED_TTL)
+        else:
             return self.aws.call(service, operation, **params)
         key = (service, operation, _freeze(params))
         now = self.clock()
         with self._lock:
             hit = self._cache.get(key)
-        if hit is not None and now - hit[0] < self.max_age:
+        if hit is not None and now - hit[0] < ttl:
             return hit[1]
         answer = self.aws.call(service, operation, **params)
         with self._lock:
