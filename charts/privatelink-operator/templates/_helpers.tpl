@@ -66,17 +66,17 @@ app.kubernetes.io/component: operator
 # The two kinds it serves: watch, finalizers and kopf's annotations (patch), and status.
 - apiGroups: [privatelink.operator.dev]
   resources: [privatelinkservices, privatelinkendpoints]
-  verbs: [get, list, watch, patch]
+  verbs: [list, watch, patch]
 - apiGroups: [privatelink.operator.dev]
   resources: [privatelinkservices/status, privatelinkendpoints/status]
-  verbs: [get, patch]
+  verbs: [patch]
 # backend.serviceRef: a Service's ports and the ready addresses of its EndpointSlices (read only).
 - apiGroups: [""]
   resources: [services]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 - apiGroups: [discovery.k8s.io]
   resources: [endpointslices]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 # probe.caBundleRef: CA bundles (read only).
 - apiGroups: [""]
   resources: [configmaps]
@@ -100,7 +100,7 @@ app.kubernetes.io/component: operator
 {{- define "plo.clusterRules" -}}
 - apiGroups: [apiextensions.k8s.io]
   resources: [customresourcedefinitions]
-  verbs: [get, list, watch]
+  verbs: [list, watch]
 - apiGroups: [""]
   resources: [namespaces]
   verbs: [get, list, watch]
