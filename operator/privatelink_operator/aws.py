@@ -415,6 +415,9 @@ class AwsClients:
             connect_timeout=5,
             read_timeout=30,
             user_agent_extra="privatelink-operator",
+            # As many connections as passes in flight (handlers.CONFIG.workers), so none waits
+            # for a pooled connection while another waits for a rate-limit token.
+            max_pool_connections=32,
         )
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()

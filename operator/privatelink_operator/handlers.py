@@ -10,6 +10,7 @@ comes back (``TemporaryError``) until nothing owned is left.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import random
 import time
@@ -46,6 +47,7 @@ class OperatorConfig:
     probe_resolve: list[str] = field(default_factory=list)
     probe_connections: int = 20
     shared_reads: bool = True  # drift checks read AWS in shared batches (provider.inventory)
+    workers: int = 32  # threads for passes (and status writes) in flight at once
     inventory: Inventory | None = None
 
 
@@ -117,6 +119,12 @@ async def configure(**kw: Any) -> None:
     )
     settings.posting.level = logging.WARNING
     settings.batching.error_delays = [1, 2, 5, 10, 20, 30, 60]
+    # Passes run in threads (boto3 blocks) and may wait there for a rate-limit token: with
+    # asyncio's default of cores + 4 threads, passes waiting for one service's tokens would
+    # hold up passes that need another's. Threads are cheap; AWS calls stay rate-limited.
+    asyncio.get_running_loop().set_default_executor(
+        concurrent.futures.ThreadPoolExecutor(CONFIG.workers, thread_name_prefix="pass")
+    )
     _aws()
 
 
