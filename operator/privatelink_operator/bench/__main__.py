@@ -38,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--n", type=int, nargs="+", default=default_n, help="object counts")
     parser.add_argument("--drift-period", type=float, default=20.0)
     parser.add_argument("--steady-periods", type=float, default=2.0)
+    parser.add_argument("--warmup-periods", type=float, default=1.0)
     parser.add_argument("--timeout", type=float, default=900.0, help="per N, for all Ready")
     parser.add_argument("--out", default="bench/results", help="results directory")
     parser.add_argument(
@@ -58,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = BenchConfig(
         drift_period=args.drift_period,
         steady_periods=args.steady_periods,
+        warmup_periods=args.warmup_periods,
         timeout=args.timeout,
         operator_args=tuple(args.operator_arg),
         throttle=args.throttle,
