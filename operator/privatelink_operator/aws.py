@@ -1,6 +1,8 @@
 """boto3 clients, retries, call counting, and the one place that classifies AWS errors.
 
-Throttling and 5xx are retried by botocore (standard mode, bounded attempts); what still fails
+Throttling and 5xx are retried by botocore (legacy mode: bounded attempts with exponential
+backoff and jitter, and no retry quota: standard mode's quota of 500 per client, 14 per retried
+5xx, runs dry under sustained server errors and then stops retrying at all); what still fails
 reaches ``classify``: ``Retry`` (come back later), ``NotFound`` (an answer, not an error), or
 ``UserError`` (only a spec change helps: the object is Stalled with the AWS code as reason).
 
@@ -411,7 +413,7 @@ class AwsClients:
         self._endpoint_urls = dict(endpoint_urls or {})
         self._config = botocore.config.Config(
             region_name=self.region,
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            retries={"mode": "legacy", "max_attempts": max_attempts},
             connect_timeout=5,
             read_timeout=30,
             user_agent_extra="privatelink-operator",
