@@ -44,10 +44,16 @@ class Condition:
 
 @dataclass(frozen=True)
 class Stall:
-    """The object cannot progress until its spec changes (bad input, an AWS validation error)."""
+    """The object cannot progress until its spec changes (bad input, an AWS validation error).
+
+    ``blocks_writes``: AWS rejected this generation of the spec, so no write is tried again
+    until the spec changes. False where the fix lies outside the spec (AccessDenied: the IAM
+    policy), so the next drift pass tries again.
+    """
 
     reason: str
     message: str
+    blocks_writes: bool = True
 
 
 _NOT_IN_REASON = re.compile(r"[^A-Za-z0-9_,:]")

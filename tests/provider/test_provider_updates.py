@@ -25,6 +25,8 @@ from provider_helpers import (
     spec_dict,
 )
 
+from privatelink_operator.testing.aws import AwsEmulator
+from privatelink_operator.testing.aws.faults import FaultRule
 from privatelink_operator.testing.world import World
 
 Check = Callable[[World, dict[str, Any]], None]
@@ -414,3 +416,22 @@ def test_accepting_a_consumers_connection_does_not_flap_ready(
     assert [d.step.operation for d in outcome.done] == ["accept_vpc_endpoint_connections"]
     assert condition(passes.status, "Ready")["status"] == "True"
     assert condition(passes.status, "EndpointServiceAvailable")["status"] == "True"
+
+
+def test_access_denied_stalls_but_retries_once_the_iam_policy_is_fixed(
+    passes: Pass, world: World, imported_certificate: str, aws_emulator: AwsEmulator
+) -> None:
+    """AccessDenied is fixed in IAM, not in the spec: the next pass tries again by itself."""
+    spec = spec_dict(world, imported_certificate)
+    passes.generation = 1
+    denied = FaultRule.error(
+        "elbv2", "CreateLoadBalancer", "AccessDenied", status=403, message="not allowed"
+    )
+    with aws_emulator.faults.active(denied):
+        outcome = passes.once(spec)
+        assert outcome.plan.stall is not None and outcome.plan.stall.reason == "AccessDenied"
+        assert "deploy/iam-policy.json" in outcome.plan.stall.message
+        assert passes.status.get("stalledGeneration") is None
+    outcome = passes.converge(spec)
+    assert outcome.plan.stall is None
+    assert condition(passes.status, "Ready")["status"] == "True"

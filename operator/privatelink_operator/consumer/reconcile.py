@@ -209,6 +209,7 @@ def _stall(exc: AwsError) -> Stall:
             exc.code,
             f"AWS denied {exc.operation}: {exc.message}. Grant the operator's IAM role the "
             "actions in deploy/iam-policy.json.",
+            blocks_writes=False,
         )
     if exc.code in ("ServiceNotFound", "AmbiguousService", "ServiceMismatch"):
         return Stall(exc.code, exc.message)
@@ -284,7 +285,7 @@ def reconcile_endpoint(
                 stall = _stall(exc)
                 return EndpointOutcome(
                     plan=plan,
-                    status={"stalledGeneration": generation},
+                    status={"stalledGeneration": generation if stall.blocks_writes else None},
                     part=Condition.false(ENDPOINT_AVAILABLE, stall.reason, stall.message),
                     stall=stall,
                     events=[("Warning", exc.code, stall.message)],

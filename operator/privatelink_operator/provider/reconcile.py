@@ -136,6 +136,7 @@ def _stall_from_error(exc: AwsError) -> Stall:
             exc.code,
             f"AWS denied {exc.operation}: {exc.message}. Grant the operator's IAM role the "
             "actions in deploy/iam-policy.json.",
+            blocks_writes=False,
         )
     path = _field_of(exc)
     what = f"Fix {path}." if path else "Fix the spec."
@@ -306,7 +307,10 @@ def _outcome(
     )
     requeue: float | None
     if plan.stall is not None:
-        new_status["stalledGeneration"] = generation if (blocked or done or plan.steps) else None
+        writes_failed = blocked or done or plan.steps
+        new_status["stalledGeneration"] = (
+            generation if writes_failed and plan.stall.blocks_writes else None
+        )
         requeue = None
     else:
         new_status["stalledGeneration"] = None
