@@ -32,10 +32,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Long variants (``@pytest.mark.soak``) run only when asked: ``-m soak`` (``make soak``)."""
     if "soak" in (config.getoption("markexpr", "") or ""):
         return
-    skip = pytest.mark.skip(reason="a soak test: run with `make soak` (pytest -m soak)")
-    for item in items:
-        if "soak" in item.keywords:
-            item.add_marker(skip)
+    # Deselected, not skipped: `make test` does not run them at all, `make soak` does.
+    soak = [item for item in items if "soak" in item.keywords]
+    if soak:
+        config.hook.pytest_deselected(items=soak)
+        items[:] = [item for item in items if "soak" not in item.keywords]
 
 
 # -- fixtures ----------------------------------------------------------------------------------
