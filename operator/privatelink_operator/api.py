@@ -507,18 +507,10 @@ class Connection(_Status):
     created_at: datetime | None = None
 
 
-class PrivateLinkServiceStatus(_Status):
+class _ObjectStatus(_Status):
+    """What both kinds' statuses share: kstatus conditions and the generations they describe."""
+
     observed_generation: int | None = None
-    service_id: str | None = None
-    service_name: str | None = None
-    load_balancer_arn: str | None = None
-    load_balancer_dns_name: str | None = None
-    listener_arn: str | None = None
-    target_group_arn: str | None = None
-    certificate_arn: str | None = None
-    private_dns: PrivateDnsStatus | None = None
-    connections: list[Connection] = Field(default_factory=list)
-    targets: int | None = Field(None, description="number of registered targets")
     stalled_generation: int | None = Field(
         None,
         description="the generation whose spec AWS rejected; no write calls are made until "
@@ -531,6 +523,19 @@ class PrivateLinkServiceStatus(_Status):
             "x-kubernetes-list-map-keys": ["type"],
         },
     )
+
+
+class PrivateLinkServiceStatus(_ObjectStatus):
+    service_id: str | None = None
+    service_name: str | None = None
+    load_balancer_arn: str | None = None
+    load_balancer_dns_name: str | None = None
+    listener_arn: str | None = None
+    target_group_arn: str | None = None
+    certificate_arn: str | None = None
+    private_dns: PrivateDnsStatus | None = None
+    connections: list[Connection] = Field(default_factory=list)
+    targets: int | None = Field(None, description="number of registered targets")
 
 
 # -- PrivateLinkEndpoint ------------------------------------------------------------------------
@@ -724,28 +729,15 @@ class DnsEntry(_Status):
     hosted_zone_id: str | None = None
 
 
-class PrivateLinkEndpointStatus(_Status):
-    observed_generation: int | None = None
+class PrivateLinkEndpointStatus(_ObjectStatus):
     endpoint_id: str | None = None
     service_name: str | None = None
     service_id: str | None = None
     private_dns_name: str | None = None
     security_group_id: str | None = Field(None, description="the security group the operator owns")
-    stalled_generation: int | None = Field(
-        None,
-        description="the generation whose spec AWS rejected; no write calls are made until "
-        "the spec changes",
-    )
     state: str | None = None
     dns_entries: list[DnsEntry] = Field(default_factory=list)
     h2: H2Status | None = None
-    conditions: list[Condition] = Field(
-        default_factory=list,
-        json_schema_extra={
-            "x-kubernetes-list-type": "map",
-            "x-kubernetes-list-map-keys": ["type"],
-        },
-    )
 
 
 # -- the kinds ----------------------------------------------------------------------------------

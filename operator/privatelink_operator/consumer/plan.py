@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..api import PrivateLinkEndpointSpec
 from ..ownership import ROLE_ENDPOINT, ROLE_SECURITY_GROUP, Owner, tag_list
+from ..provider.diff import tag_steps
 from ..provider.plan import Plan, Ref, Step
 
 SHORT = 5.0
@@ -82,37 +82,6 @@ def _permissions(rules: frozenset[tuple[int, str]]) -> list[dict[str, Any]]:
     return perms
 
 
-def _tag_steps(
-    resource: str, ident: str, have: Mapping[str, str], want: Mapping[str, str]
-) -> list[Step]:
-    add = {k: v for k, v in want.items() if have.get(k) != v}
-    remove = sorted(k for k in have if k not in want and not k.startswith("aws:"))
-    steps = []
-    if add:
-        steps.append(
-            Step(
-                resource,
-                "tag",
-                f"tags {sorted(add)}",
-                "ec2",
-                "create_tags",
-                {"Resources": [ident], "Tags": tag_list(add)},
-            )
-        )
-    if remove:
-        steps.append(
-            Step(
-                resource,
-                "untag",
-                f"tags {remove}",
-                "ec2",
-                "delete_tags",
-                {"Resources": [ident], "Tags": [{"Key": k} for k in remove]},
-            )
-        )
-    return steps
-
-
 def plan_endpoint(spec: PrivateLinkEndpointSpec, owner: Owner, actual: ConsumerActual) -> Plan:
     """Calls for the owned security group (with allowedCidrs) and the interface endpoint."""
     plan = Plan()
@@ -185,8 +154,12 @@ def plan_endpoint(spec: PrivateLinkEndpointSpec, owner: Owner, actual: ConsumerA
                     )
                 )
             plan.steps.extend(
-                _tag_steps(
-                    "security-group", group.id, group.tags, owner.tags(ROLE_SECURITY_GROUP, extra)
+                tag_steps(
+                    "security-group",
+                    "ec2",
+                    group.id,
+                    group.tags,
+                    owner.tags(ROLE_SECURITY_GROUP, extra),
                 )
             )
             groups = [group.id]
@@ -258,7 +231,7 @@ def plan_endpoint(spec: PrivateLinkEndpointSpec, owner: Owner, actual: ConsumerA
                 {"VpcEndpointId": endpoint.id, **modify},
             )
         )
-    plan.steps.extend(_tag_steps("endpoint", endpoint.id, endpoint.tags, tags))
+    plan.steps.extend(tag_steps("endpoint", "ec2", endpoint.id, endpoint.tags, tags))
     _delete_unwanted(spec, actual, plan)
     return plan
 

@@ -39,9 +39,10 @@ def verification_backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(60, 2 ** max(0, attempts - 1)))
 
 
-def _tag_steps(
+def tag_steps(
     resource: str, service: str, ident: object, actual: Mapping[str, str], want: Mapping[str, str]
 ) -> list[Step]:
+    """The tag calls that turn ``actual`` into ``want`` (a set diff; ``aws:`` keys are AWS's)."""
     add = {k: v for k, v in want.items() if actual.get(k) != v}
     remove = sorted(k for k in actual if k not in want and not k.startswith("aws:"))
     steps = []
@@ -198,7 +199,7 @@ def _plan_certificate(
         )
         plan.wait("LoadBalancerReady", "CertificatePending", "certificate requested", SHORT)
         return None
-    for step in _tag_steps("certificate", "acm", cert.arn, cert.tags, want.tags):
+    for step in tag_steps("certificate", "acm", cert.arn, cert.tags, want.tags):
         plan.add(step)
     if cert.status in ("FAILED", "VALIDATION_TIMED_OUT", "REVOKED", "EXPIRED"):
         plan.stall = Stall(
@@ -305,7 +306,7 @@ def _plan_load_balancer(desired: DesiredService, actual: ProviderActual, plan: P
                 {"LoadBalancerArn": lb.arn, "SecurityGroups": list(want.security_groups)},
             )
         )
-    for step in _tag_steps("load-balancer", "elbv2", lb.arn, lb.tags, want.tags):
+    for step in tag_steps("load-balancer", "elbv2", lb.arn, lb.tags, want.tags):
         plan.add(step)
     if lb.state != "active":
         plan.wait("LoadBalancerReady", "Provisioning", f"the NLB is {lb.state}", SHORT)
@@ -362,7 +363,7 @@ def _plan_target_group(desired: DesiredService, actual: ProviderActual, plan: Pl
         )
     if tg.proxy_protocol_v2 is not None and tg.proxy_protocol_v2 != want.proxy_protocol_v2:
         plan.add(_attributes_step(tg.arn, want.proxy_protocol_v2))
-    for step in _tag_steps("target-group", "elbv2", tg.arn, tg.tags, want.tags):
+    for step in tag_steps("target-group", "elbv2", tg.arn, tg.tags, want.tags):
         plan.add(step)
     if desired.targets_known and tg.targets is not None:
         add = desired.targets - tg.targets
@@ -478,7 +479,7 @@ def _plan_listener(
                 {"ListenerArn": listener.arn, **params},
             )
         )
-    for step in _tag_steps("listener", "elbv2", listener.arn, listener.tags, want.tags):
+    for step in tag_steps("listener", "elbv2", listener.arn, listener.tags, want.tags):
         plan.add(step)
     if want.alpn_policy == ALPN_NONE:
         plan.notes.append("ALPN policy None: clients cannot negotiate h2 through this listener")
@@ -605,7 +606,7 @@ def _plan_endpoint_service(
                 perm,
             )
         )
-    for step in _tag_steps("endpoint-service", "ec2", service.id, service.tags, want.tags):
+    for step in tag_steps("endpoint-service", "ec2", service.id, service.tags, want.tags):
         plan.add(step)
     state = service.state.lower()
     if state in ("failed",):
