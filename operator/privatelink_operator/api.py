@@ -388,6 +388,21 @@ class DnsSpec(_Model):
     )
 
 
+def _id_set(name: str, regex: str, what: str, max_items: int) -> dict[str, Any]:
+    """Schema of a list of AWS ids: unique, bounded, each checked with a worded CEL rule."""
+    return {
+        "maxItems": max_items,
+        "x-kubernetes-list-type": "set",
+        "items": {
+            "type": "string",
+            "maxLength": 64,
+            "x-kubernetes-validations": [
+                _formats(name, regex, f"each {{name}} entry must be {what}")
+            ],
+        },
+    }
+
+
 def _tags_field() -> Any:
     return Field(
         default_factory=dict,
@@ -443,38 +458,14 @@ class PrivateLinkServiceSpec(_Model):
         ...,
         min_length=1,
         description="the internal NLB's subnets (one per availability zone)",
-        json_schema_extra={
-            "maxItems": 16,
-            "x-kubernetes-list-type": "set",
-            "items": {
-                "type": "string",
-                "maxLength": 64,
-                "x-kubernetes-validations": [
-                    _formats(
-                        "subnetIds", SUBNET_RE, "each {name} entry must be a subnet id (subnet-...)"
-                    )
-                ],
-            },
-        },
+        json_schema_extra=_id_set("subnetIds", SUBNET_RE, "a subnet id (subnet-...)", 16),
     )
     security_group_ids: list[str] | None = Field(
         None,
         description="NLB security groups; can only be set when the NLB is created",
-        json_schema_extra={
-            "maxItems": 5,
-            "x-kubernetes-list-type": "set",
-            "items": {
-                "type": "string",
-                "maxLength": 64,
-                "x-kubernetes-validations": [
-                    _formats(
-                        "securityGroupIds",
-                        SECURITY_GROUP_RE,
-                        "each {name} entry must be a security group id (sg-...)",
-                    )
-                ],
-            },
-        },
+        json_schema_extra=_id_set(
+            "securityGroupIds", SECURITY_GROUP_RE, "a security group id (sg-...)", 5
+        ),
     )
     listener: Listener
     backend: Backend
@@ -657,37 +648,13 @@ class PrivateLinkEndpointSpec(_Model):
     subnet_ids: list[str] = Field(
         ...,
         min_length=1,
-        json_schema_extra={
-            "maxItems": 16,
-            "x-kubernetes-list-type": "set",
-            "items": {
-                "type": "string",
-                "maxLength": 64,
-                "x-kubernetes-validations": [
-                    _formats(
-                        "subnetIds", SUBNET_RE, "each {name} entry must be a subnet id (subnet-...)"
-                    )
-                ],
-            },
-        },
+        json_schema_extra=_id_set("subnetIds", SUBNET_RE, "a subnet id (subnet-...)", 16),
     )
     security_group_ids: list[str] = Field(
         default_factory=list,
-        json_schema_extra={
-            "maxItems": 5,
-            "x-kubernetes-list-type": "set",
-            "items": {
-                "type": "string",
-                "maxLength": 64,
-                "x-kubernetes-validations": [
-                    _formats(
-                        "securityGroupIds",
-                        SECURITY_GROUP_RE,
-                        "each {name} entry must be a security group id (sg-...)",
-                    )
-                ],
-            },
-        },
+        json_schema_extra=_id_set(
+            "securityGroupIds", SECURITY_GROUP_RE, "a security group id (sg-...)", 5
+        ),
     )
     allowed_cidrs: list[str] = _str_list(
         "CIDRs allowed to reach the endpoint; the operator creates and owns a security group",
