@@ -26,7 +26,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from . import metrics
+from . import awsmodels, metrics
 
 SERVICES = ("ec2", "elbv2", "acm", "route53", "sts")
 
@@ -395,7 +395,9 @@ class AwsClients:
     """One boto3 client per service, shared by all reconciles (boto3 clients are thread-safe).
 
     ``throttle``: client-side rate limits (:func:`parse_throttle` syntax, before the defaults;
-    ``"off"``: none); None reads ``$PLO_AWS_API_THROTTLE``.
+    ``"off"``: none); None reads ``$PLO_AWS_API_THROTTLE``. The clients load the trimmed
+    service models of :mod:`.awsmodels` (``$PLO_FULL_AWS_MODELS=1``: botocore's full ones); a
+    given ``session`` is set up for them too.
     """
 
     def __init__(
@@ -407,6 +409,9 @@ class AwsClients:
         throttle: str | None = None,
     ) -> None:
         self.session = session or boto3.Session(region_name=region)
+        # Trimmed service-2 models (only the operations the operator calls): about 21 MB less
+        # resident than botocore's full ones. Before any client: the loader caches what it read.
+        self.trimmed_models = awsmodels.install(self.session._session)
         self.region = self.session.region_name or region or "us-east-1"
         self.counter = CallCounter()
         self.limiter = RateLimiter(throttle_rules(throttle))
