@@ -40,6 +40,21 @@ def imported_certificate(world: World, certificate_pems: tuple[bytes, bytes, byt
 
 
 @pytest.fixture
+def wildcard_certificate(world: World) -> str:
+    """A certificate for *.vpce.example.com, imported into ACM (the user's)."""
+    import trustme
+
+    ca = trustme.CA()
+    leaf = ca.issue_cert("*.vpce.example.com")
+    arn: str = world.client("acm").import_certificate(
+        Certificate=leaf.cert_chain_pems[0].bytes(),
+        PrivateKey=leaf.private_key_pem.bytes(),
+        CertificateChain=ca.cert_pem.bytes(),
+    )["CertificateArn"]
+    return arn
+
+
+@pytest.fixture
 def provider_aws(aws_emulator: AwsEmulator) -> AwsClients:
     """The operator's AwsClients, acting as the provider account against the emulator."""
     session = boto3.Session(

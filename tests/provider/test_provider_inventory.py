@@ -6,7 +6,6 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
-import pytest
 from provider_helpers import Pass, apply_status, parse, spec_dict
 
 from privatelink_operator.aws import AwsClients
@@ -15,21 +14,6 @@ from privatelink_operator.provider.inventory import Inventory
 from privatelink_operator.provider.reconcile import reconcile_service
 from privatelink_operator.testing.aws import AwsEmulator
 from privatelink_operator.testing.world import World
-
-
-@pytest.fixture
-def wildcard_certificate(world: World) -> str:
-    """A certificate for *.vpce.example.com, imported into ACM (the user's)."""
-    import trustme
-
-    ca = trustme.CA()
-    leaf = ca.issue_cert("*.vpce.example.com")
-    arn: str = world.client("acm").import_certificate(
-        Certificate=leaf.cert_chain_pems[0].bytes(),
-        PrivateKey=leaf.private_key_pem.bytes(),
-        CertificateChain=ca.cert_pem.bytes(),
-    )["CertificateArn"]
-    return arn
 
 
 class Clock:

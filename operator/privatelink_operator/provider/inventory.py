@@ -24,7 +24,15 @@ from typing import Any
 from ..aws import AwsCaller, AwsError
 from ..ownership import TAG_CLUSTER
 
-__all__ = ["STABLE", "Inventory", "SharedView", "Snapshot", "StableReads"]
+__all__ = [
+    "DETAIL_BUDGET",
+    "STABLE",
+    "Inventory",
+    "SharedView",
+    "Snapshot",
+    "StableReads",
+    "freeze",
+]
 
 # Reads whose answers do not change while an object converges (a subnet's VPC, a hosted zone's
 # name and privacy): every pass, fresh ones included, may take them from a short-lived cache.
@@ -37,12 +45,30 @@ STABLE = frozenset(
 )
 
 
-def _freeze(value: Any) -> Any:
+def freeze(value: Any) -> Any:
     if isinstance(value, Mapping):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+        return tuple(sorted((k, freeze(v)) for k, v in value.items()))
     if isinstance(value, list | tuple):
-        return tuple(_freeze(v) for v in value)
+        return tuple(freeze(v) for v in value)
     return value
+
+
+class Gates:
+    """One lock per key: of many threads that miss the same cached answer at once, one reads
+    AWS and the others wait for its answer (no stampede when a shared answer expires)."""
+
+    def __init__(self) -> None:
+        self._gates: dict[Any, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, key: Any) -> threading.Lock:
+        with self._lock:
+            gate = self._gates.get(key)
+            if gate is None:
+                if len(self._gates) > 10_000:
+                    self._gates.clear()
+                gate = self._gates[key] = threading.Lock()
+            return gate
 
 
 def _filters(params: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -61,6 +87,10 @@ DETAILS = frozenset(
         ("ec2", "describe_vpc_endpoint_service_permissions"),
     }
 )
+
+
+# Objects whose details a snapshot reads again, at most, by default.
+DETAIL_BUDGET = 10
 
 
 class Details:
@@ -126,6 +156,7 @@ class Snapshot:
         self.records: dict[str, list[dict[str, Any]]] = {}  # by hosted zone id, read lazily
         self._memo: dict[Any, Any] = {}
         self._lock = threading.Lock()
+        self._gate = Gates()
         self.calls = 0  # AWS calls this snapshot made
 
     def _call(self, service: str, operation: str, **params: Any) -> Any:
@@ -215,7 +246,13 @@ class Snapshot:
                 return found
         if operation == "list_resource_record_sets":
             return self._record_sets(params)
-        key = (service, operation, _freeze(params))
+        key = (service, operation, freeze(params))
+        with self._gate(key):
+            return self._memo_answer(key, service, operation, params)
+
+    def _memo_answer(
+        self, key: Any, service: str, operation: str, params: Mapping[str, Any]
+    ) -> Any:
         with self._lock:
             if key in self._memo:
                 return self._memo[key]
@@ -236,7 +273,7 @@ class Snapshot:
     def _detail(
         self, service: str, operation: str, params: Mapping[str, Any], uid: str, details: Details
     ) -> Any:
-        key = (service, operation, _freeze(params))
+        key = (service, operation, freeze(params))
         hit = details.get(key, self.detail_age)
         if hit is not None:
             return hit
@@ -325,6 +362,12 @@ class Snapshot:
         rtype = params.get("StartRecordType")
         if not name or not rtype or str(params.get("MaxItems")) != "1":
             return self._call("route53", "list_resource_record_sets", **params)
+        with self._gate(("records", zone)):
+            records = self._zone_records(zone)
+        match = [r for r in records if r["Name"].rstrip(".").lower() == name and r["Type"] == rtype]
+        return {"ResourceRecordSets": match[:1], "IsTruncated": False, "MaxItems": "1"}
+
+    def _zone_records(self, zone: str) -> list[dict[str, Any]]:
         with self._lock:
             records = self.records.get(zone)
         if records is None:
@@ -339,8 +382,7 @@ class Snapshot:
                 page["StartRecordType"] = answer["NextRecordType"]
             with self._lock:
                 self.records[zone] = records
-        match = [r for r in records if r["Name"].rstrip(".").lower() == name and r["Type"] == rtype]
-        return {"ResourceRecordSets": match[:1], "IsTruncated": False, "MaxItems": "1"}
+        return records
 
 
 _ANSWERS: dict[tuple[str, str], Callable[[Snapshot, Mapping[str, Any]], Any]] = {
@@ -385,6 +427,7 @@ class StableReads:
         self.clock = clock
         self._cache: dict[Any, tuple[float, Any]] = {}
         self._lock = threading.Lock()
+        self._gate = Gates()
 
     def call(self, service: str, operation: str, **params: Any) -> Any:
         if (service, operation) in STABLE:
@@ -393,18 +436,19 @@ class StableReads:
             ttl = min(self.max_age, SHARED_TTL)
         else:
             return self.aws.call(service, operation, **params)
-        key = (service, operation, _freeze(params))
-        now = self.clock()
-        with self._lock:
-            hit = self._cache.get(key)
-        if hit is not None and now - hit[0] < ttl:
-            return hit[1]
-        answer = self.aws.call(service, operation, **params)
-        with self._lock:
-            self._cache[key] = (now, answer)
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-        return answer
+        key = (service, operation, freeze(params))
+        with self._gate(key):
+            now = self.clock()
+            with self._lock:
+                hit = self._cache.get(key)
+            if hit is not None and now - hit[0] < ttl:
+                return hit[1]
+            answer = self.aws.call(service, operation, **params)
+            with self._lock:
+                if len(self._cache) > 10_000:
+                    self._cache.clear()
+                self._cache[key] = (now, answer)
+            return answer
 
 
 class Inventory:
@@ -421,7 +465,7 @@ class Inventory:
         cluster: str,
         max_age: float,
         clock: Callable[[], float] = time.monotonic,
-        detail_budget: int = 50,
+        detail_budget: int = DETAIL_BUDGET,
     ) -> None:
         self.aws = aws
         self.cluster = cluster

@@ -200,7 +200,7 @@ def reconcile_service(
         if quiet is not None:
             return quiet
     try:
-        desired, actual = read_actual(reads or aws, owner, spec, memory, targets)
+        desired, actual = read_actual(aws if reads is None else reads, owner, spec, memory, targets)
         plan = plan_service(desired, actual, memory, now)
     except AwsError as exc:
         if exc.kind in ("user", "access"):
