@@ -143,26 +143,17 @@ def _live_object(namespace: str, name: str) -> tuple[dict[str, Any] | None, str 
     path = os.environ.get("KUBECONFIG") or os.path.expanduser("~/.kube/config")
     if not any(os.path.exists(p) for p in path.split(os.pathsep) if p):
         return None, f"no kubeconfig at {path}"
-    try:
-        import kubernetes
+    from . import kube
 
-        # Name the file: the client reads KUBECONFIG only once, when it is first imported.
-        client = kubernetes.config.new_client_from_config(  # type: ignore[no-untyped-call]
-            config_file=path.split(os.pathsep)[0]
-        )
-        api = kubernetes.client.CustomObjectsApi(client)
-        try:
-            found: Any = api.get_namespaced_custom_object(
-                GROUP, VERSION, namespace, PLURAL, name, _request_timeout=5
-            )
-        finally:
-            client.close()
+    try:
+        found = kube.request_sync(kube.custom_object_path(PLURAL, namespace, name), timeout=5)
         return dict(found), None
-    except Exception as exc:  # the cluster is only a hint: any failure means "not known"
-        status = getattr(exc, "status", None)
-        if status == 404:
+    except kube.KubeApiError as exc:
+        if exc.status == 404:
             return None, None
-        reason = getattr(exc, "reason", None) or str(exc).splitlines()[0]
+        return None, f"could not read the cluster ({exc.status} {exc.reason})"
+    except Exception as exc:  # the cluster is only a hint: any failure means "not known"
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return None, f"could not read the cluster ({reason})"
 
 

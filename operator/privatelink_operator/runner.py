@@ -14,7 +14,8 @@ import asyncio
 import logging
 import os
 import random
-from typing import TYPE_CHECKING
+import sys
+from typing import TYPE_CHECKING, Any
 
 from . import GROUP
 
@@ -22,6 +23,23 @@ if TYPE_CHECKING:
     import kopf
 
 PLURALS = ("privatelinkservices", "privatelinkendpoints")
+
+
+def without_kubernetes_client() -> None:
+    """Make ``import kubernetes`` fail in this process before kopf is imported: kopf then does
+    not load the client (about 10 MB resident) for its optional model classes, and logs in
+    with our handler (:func:`login`), as :mod:`.kube` does for the operator's own requests."""
+    sys.modules.setdefault("kubernetes", None)  # type: ignore[arg-type]
+
+
+async def login(**_: Any) -> kopf.ConnectionInfo:
+    """kopf's login handler: the credentials of :func:`.kube.load_credentials` (KUBECONFIG,
+    in-cluster service account, ~/.kube/config), read again on every re-login (after a 401).
+    Async, so that :func:`.kube.reset_client` closes the old sessions on the operator's loop."""
+    from . import kube
+
+    kube.reset_client()
+    return kube.credentials().to_kopf()
 
 
 def peering_priority(value: int | None) -> int:
@@ -44,9 +62,10 @@ def build_settings(args: argparse.Namespace) -> kopf.OperatorSettings:
 
 
 def run_operator(args: argparse.Namespace) -> int:
+    without_kubernetes_client()
     import kopf
 
-    from . import handlers, metrics
+    from . import handlers, kube, metrics
     from .aws import AwsClients
 
     handlers.CONFIG.cluster_name = args.cluster_name
@@ -66,16 +85,27 @@ def run_operator(args: argparse.Namespace) -> int:
         )
     namespaces = list(args.namespace)
     priority = None if args.standalone else peering_priority(args.priority)
-    asyncio.run(
-        kopf.operator(
-            clusterwide=not namespaces,
-            namespaces=namespaces,
-            standalone=args.standalone,
-            peering_name=args.peering_name,
-            priority=priority,
-            liveness_endpoint=args.liveness,
-            memo=kopf.Memo(group=GROUP),
-            settings=build_settings(args),
-        )
-    )
+    try:
+        kube.credentials()  # fail now, with the reason, rather than in kopf's login loop
+    except kube.KubeConfigError as exc:
+        logging.getLogger(__name__).error("%s", exc)
+        return 2
+    kopf.on.login(errors=kopf.ErrorsMode.PERMANENT)(login)
+
+    async def main() -> None:
+        try:
+            await kopf.operator(
+                clusterwide=not namespaces,
+                namespaces=namespaces,
+                standalone=args.standalone,
+                peering_name=args.peering_name,
+                priority=priority,
+                liveness_endpoint=args.liveness,
+                memo=kopf.Memo(group=GROUP),
+                settings=build_settings(args),
+            )
+        finally:
+            await kube.close()
+
+    asyncio.run(main())
     return 0

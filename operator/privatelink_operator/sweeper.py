@@ -219,14 +219,11 @@ def sweep(
 
 def live_objects() -> list[ObjectKey]:
     """Every PrivateLinkService and PrivateLinkEndpoint of the cluster, in all namespaces."""
-    import kubernetes
+    from . import kube
 
-    from .kube import _client
-
-    api = kubernetes.client.CustomObjectsApi(_client())
     keys: list[ObjectKey] = []
     for kind, plural in PLURALS.items():
-        listed: Any = api.list_cluster_custom_object(GROUP, VERSION, plural)
+        listed: Any = kube.request_sync(f"/apis/{GROUP}/{VERSION}/{plural}")
         for item in listed.get("items", []):
             meta = item.get("metadata", {})
             keys.append(
