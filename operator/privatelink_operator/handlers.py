@@ -21,7 +21,7 @@ from typing import Any
 import kopf
 from pydantic import ValidationError
 
-from . import GROUP, VERSION, kube, metrics
+from . import GROUP, VERSION, kube, metrics, slots
 from .api import PrivateLinkEndpointSpec, PrivateLinkServiceSpec
 from .aws import AwsClients, AwsError
 from .consumer.reconcile import EndpointOutcome, delete_endpoint, reconcile_endpoint
@@ -68,6 +68,16 @@ def _aws() -> AwsClients:
     if CONFIG.aws is None:
         CONFIG.aws = AwsClients()
     return CONFIG.aws
+
+
+_pass_slots: slots.Slots | None = None
+
+
+def _slots() -> slots.Slots:
+    global _pass_slots
+    if _pass_slots is None or _pass_slots.size != CONFIG.workers:
+        _pass_slots = slots.Slots(CONFIG.workers)
+    return _pass_slots
 
 
 def _inventory() -> Inventory | None:
@@ -259,7 +269,8 @@ async def pls_pass(body: Any, namespace: str, name: str, uid: str, indexes: Any)
     )
 
     # The object's own reads, kept between the passes of one convergence (provider.readcache).
-    reads = _converging.pop(uid, None) or ConvergeReads(
+    kept = _converging.pop(uid, None)  # a pass that raises leaves nothing kept
+    reads = kept or ConvergeReads(
         inventory.stable if inventory is not None else _aws(), CONFIG.drift_period
     )
 
@@ -269,13 +280,17 @@ async def pls_pass(body: Any, namespace: str, name: str, uid: str, indexes: Any)
             _aws(), owner, spec, status, generation, targets, view=view, reads=reads
         )
 
-    outcome = await asyncio.to_thread(one_pass)
+    # Passes of objects already converging go first (slots): each object's chain flows on.
+    priority = slots.CONVERGING if kept is not None else slots.OTHER
+    outcome = await _slots().run(priority, one_pass)
     if inventory is not None and (outcome.done or outcome.requeue is not None or stall_of(outcome)):
         inventory.changed(uid)
     # Still converging (it wrote, or waits for AWS): the next pass reuses what this one read
     # and did not change. Done, stalled or failed (an exception): the next pass reads afresh.
     if reads.after_pass(outcome):
         _converging[uid] = reads
+    elif inventory is not None and not stall_of(outcome):
+        inventory.learn(uid, reads.kept())  # its details: no cold reads in the next check
     stall = outcome.plan.stall
     metrics.observe_reconcile(
         "PrivateLinkService",

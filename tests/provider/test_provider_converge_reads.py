@@ -11,6 +11,7 @@ from provider_helpers import Pass, apply_status, condition, parse, spec_dict
 
 from privatelink_operator.aws import AwsClients
 from privatelink_operator.ownership import Owner
+from privatelink_operator.provider.inventory import Inventory
 from privatelink_operator.provider.plan import Step
 from privatelink_operator.provider.readcache import ConvergeReads
 from privatelink_operator.provider.reconcile import Outcome, reconcile_service
@@ -18,8 +19,11 @@ from privatelink_operator.testing.aws import AwsEmulator
 from privatelink_operator.testing.world import World
 
 
-def converge_as_the_operator_does(passes: Pass, spec: dict[str, Any]) -> Outcome:
-    """Passes as ``handlers.pls_pass`` runs them: one ConvergeReads kept while converging."""
+def converge_as_the_operator_does(
+    passes: Pass, spec: dict[str, Any], inventory: Inventory | None = None
+) -> Outcome:
+    """Passes as ``handlers.pls_pass`` runs them: one ConvergeReads kept while converging,
+    its answers handed to the inventory when the object is done."""
     passes.generation += 1
     kept: ConvergeReads | None = None
     for _ in range(8):
@@ -35,6 +39,8 @@ def converge_as_the_operator_does(passes: Pass, spec: dict[str, Any]) -> Outcome
         )
         passes.status = apply_status(passes.status, outcome.status)
         kept = reads if reads.after_pass(outcome) else None
+        if kept is None and inventory is not None and outcome.plan.stall is None:
+            inventory.learn(passes.owner.uid, reads.kept())
         if outcome.plan.stall is not None or not (outcome.plan.steps or outcome.plan.waits):
             return outcome
     raise AssertionError("no convergence in 8 passes")
@@ -142,3 +148,43 @@ def test_a_failed_pass_leaves_nothing_kept_for_the_next(
     )
     assert outcome.plan.stall is not None
     assert reads.after_pass(outcome) is False
+
+
+def test_the_first_drift_check_after_converging_reads_no_details_again(
+    provider_aws: AwsClients,
+    aws_emulator: AwsEmulator,
+    owner: Owner,
+    world: World,
+    wildcard_certificate: str,
+) -> None:
+    """Target health, target group attributes, permissions and listeners that the last pass
+    of a convergence read are handed to the inventory: the next snapshot does not read them."""
+    inventory = Inventory(provider_aws, owner.cluster, max_age=30.0)
+    objects = []
+    for i in range(3):
+        one = Pass(provider_aws, aws_emulator, replace(owner, name=f"o-{i}", uid=f"uid-o-{i}"))
+        spec = spec_dict(world, wildcard_certificate, privateDnsName=f"o-{i}.vpce.example.com")
+        converge_as_the_operator_does(one, spec, inventory)
+        objects.append((one, spec))
+
+    mark = aws_emulator.calls.mark()
+    for passes, spec in objects:
+        outcome = reconcile_service(
+            provider_aws,
+            passes.owner,
+            parse(spec),
+            passes.status,
+            passes.generation,
+            view=inventory.view(passes.owner.uid),
+        )
+        assert not outcome.plan.steps
+        assert condition(apply_status(passes.status, outcome.status), "Ready")["status"] == "True"
+    reads = Counter(c.action for c in aws_emulator.calls.all(since=mark))
+
+    for action in (
+        "DescribeTargetHealth",
+        "DescribeTargetGroupAttributes",
+        "DescribeVpcEndpointServicePermissions",
+    ):
+        assert reads[action] == 0, reads
+    assert reads["DescribeListeners"] == 1, reads  # all three, by ARN, in one call

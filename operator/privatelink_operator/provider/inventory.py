@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ..aws import AwsCaller, AwsError
@@ -115,9 +115,9 @@ class Details:
             return hit[1]
         return None
 
-    def put(self, uid: str, key: Any, answer: Any) -> None:
+    def put(self, uid: str, key: Any, answer: Any, at: float | None = None) -> None:
         with self._lock:
-            self._answers[key] = (self.clock(), answer)
+            self._answers[key] = (self.clock() if at is None else at, answer)
             self._keys.setdefault(uid, set()).add(key)
 
     def forget(self, uid: str) -> None:
@@ -474,6 +474,8 @@ class Inventory:
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
         self._changed: dict[str, float] = {}
+        self._listeners: dict[str, list[str]] = {}  # learnt from passes since the snapshot
+        self._learnt_lock = threading.Lock()
         self.snapshots = 0
         self.stable = StableReads(aws, max_age, clock)
         self.details = Details(detail_budget, clock) if detail_budget > 0 else None
@@ -483,6 +485,22 @@ class Inventory:
         self._changed[uid] = self.clock()
         if self.details is not None:
             self.details.forget(uid)
+
+    def learn(self, uid: str, answers: Iterable[tuple[Any, float, Any]]) -> None:
+        """Answers an object's own pass read (``(key, when, answer)``, keys as
+        :func:`freeze` makes them): its per-resource details and its load balancer's listeners
+        need not be read again by the next snapshot."""
+        for key, at, answer in answers:
+            service, operation, params = key
+            if self.details is not None and (service, operation) in DETAILS:
+                self.details.put(uid, key, answer, at)
+            elif operation == "describe_listeners" and isinstance(answer, Mapping):
+                lb = dict(params).get("LoadBalancerArn")
+                if isinstance(lb, str) and not answer.get("NextMarker"):
+                    with self._learnt_lock:  # not self._lock: held while a snapshot is taken
+                        self._listeners[lb] = [
+                            x["ListenerArn"] for x in answer.get("Listeners", [])
+                        ]
 
     def forget(self, uid: str) -> None:
         self._changed.pop(uid, None)
@@ -504,6 +522,9 @@ class Inventory:
                     known = {**snapshot.known_listeners, **snapshot.learnt}
                     known.update({lb: [x["ListenerArn"] for x in xs]
                                   for lb, xs in snapshot.listeners.items()})  # fmt: skip
+                with self._learnt_lock:
+                    known.update(self._listeners)
+                    self._listeners = {}
                 age = self.details.age_limit(self.max_age) if self.details is not None else 0.0
                 snapshot = Snapshot(
                     self.stable, self.cluster, self.clock, known, self.details, age

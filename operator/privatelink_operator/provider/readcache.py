@@ -145,6 +145,15 @@ class ConvergeReads:
                 self._answers[key] = (now, answer)
         return answer
 
+    def kept(self) -> list[tuple[Any, float, Any]]:
+        """The answers kept now: ``(key, when read, answer)``, errors left out."""
+        with self._lock:
+            return [
+                (key, at, answer)
+                for key, (at, answer) in self._answers.items()
+                if not isinstance(answer, AwsError)
+            ]
+
     def after_pass(self, outcome: Outcome) -> bool:
         """Account for a pass's writes; whether the object's next pass should use this cache.
 
