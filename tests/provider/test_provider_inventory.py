@@ -262,3 +262,31 @@ def test_per_resource_details_are_read_again_within_a_budget_of_objects_per_snap
     clock.now += 3 * 30
     third, _ = drift_checks(objects, inventory, aws_emulator)
     assert third["DescribeTargetHealth"] == 3, third
+
+
+def test_a_snapshot_reads_the_tags_of_a_budget_of_resources_not_of_all(
+    provider_aws: AwsClients,
+    aws_emulator: AwsEmulator,
+    owner: Owner,
+    world: World,
+    wildcard_certificate: str,
+) -> None:
+    """8 objects own 24 ELBv2 resources; with a budget of 20, a steady snapshot makes one
+    DescribeTags call (20 ARNs), the longest unread first, instead of two."""
+    objects = fleet(provider_aws, aws_emulator, owner, world, wildcard_certificate, 8)
+    clock = Clock()
+    inventory = Inventory(provider_aws, owner.cluster, max_age=30.0, clock=clock, detail_budget=1)
+    drift_checks(objects, inventory, aws_emulator)  # learns the listeners
+    clock.now += 31
+    drift_checks(objects, inventory, aws_emulator)  # all 24 ARNs known now
+    assert inventory.tags is not None
+    seen: dict[str, float] = {}
+    for _ in range(3):
+        clock.now += 31
+        reads, writes = drift_checks(objects, inventory, aws_emulator)
+        assert writes == 0
+        assert reads["DescribeTags"] == 1, reads
+        seen.update({a: at for a, (at, _) in inventory.tags._tags.items()})
+    # Over the snapshots every resource's tags were read again (none left behind).
+    assert len(seen) == 24
+    assert min(seen.values()) > 1000.0 + 31, seen

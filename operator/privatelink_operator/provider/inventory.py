@@ -31,6 +31,7 @@ __all__ = [
     "SharedView",
     "Snapshot",
     "StableReads",
+    "TagCache",
     "freeze",
 ]
 
@@ -126,6 +127,48 @@ class Details:
                 self._answers.pop(key, None)
 
 
+class TagCache:
+    """ELBv2 tags by ARN, as snapshots and passes last read them.
+
+    A snapshot reads the tags of ARNs it has never seen, and of at most ``budget`` of the
+    others, the longest unread first (those read within ``max_age`` are not read again): at
+    N=1000 a snapshot makes 2 DescribeTags calls, not 150; tags changed outside the operator on
+    a resource it owns are seen within ``ceil(3N / budget)`` snapshots.
+    """
+
+    def __init__(self, budget: int, max_age: float) -> None:
+        self.budget = max(20, budget)
+        self.max_age = max_age
+        self._tags: dict[str, tuple[float, list[dict[str, str]]]] = {}
+        self._lock = threading.Lock()
+
+    def due(self, arns: list[str], now: float) -> list[str]:
+        """The ARNs a snapshot at ``now`` reads tags of."""
+        with self._lock:
+            known = {a: self._tags[a][0] for a in arns if a in self._tags}
+        new = [a for a in arns if a not in known]
+        old = sorted((at, a) for a, at in known.items() if now - at >= self.max_age)
+        return sorted(new + [a for _, a in old[: self.budget]])
+
+    def update(self, tags: Mapping[str, list[dict[str, str]]], now: float, keep: list[str]) -> None:
+        """Tags just read at ``now``; ARNs not in ``keep`` (gone from AWS) are forgotten."""
+        with self._lock:
+            for arn, value in tags.items():
+                self._tags[arn] = (now, list(value))
+            alive = set(keep)
+            for arn in [a for a in self._tags if a not in alive]:
+                del self._tags[arn]
+
+    def put(self, arn: str, tags: list[dict[str, str]], at: float) -> None:
+        with self._lock:
+            if arn not in self._tags or self._tags[arn][0] < at:
+                self._tags[arn] = (at, list(tags))
+
+    def tags(self, arns: list[str]) -> dict[str, list[dict[str, str]]]:
+        with self._lock:
+            return {a: self._tags[a][1] for a in arns if a in self._tags}
+
+
 class Snapshot:
     """What AWS held at ``taken_at`` (monotonic seconds), read in shared batches."""
 
@@ -137,9 +180,11 @@ class Snapshot:
         known_listeners: Mapping[str, list[str]] | None = None,
         details: Details | None = None,
         detail_age: float = 0.0,
+        tag_cache: TagCache | None = None,
     ) -> None:
         self.aws = aws
         self.details = details
+        self.tag_cache = tag_cache
         self.detail_age = detail_age
         self.cluster = cluster
         self.taken_at = clock()
@@ -190,10 +235,15 @@ class Snapshot:
             + list(self.target_groups)
             + [x["ListenerArn"] for xs in self.listeners.values() for x in xs]
         )
-        for start in range(0, len(arns), 20):  # DescribeTags takes at most 20 ARNs
-            answer = self._call("elbv2", "describe_tags", ResourceArns=arns[start : start + 20])
+        cache = self.tag_cache
+        read = arns if cache is None else cache.due(arns, self.taken_at)
+        for start in range(0, len(read), 20):  # DescribeTags takes at most 20 ARNs
+            answer = self._call("elbv2", "describe_tags", ResourceArns=read[start : start + 20])
             for d in answer.get("TagDescriptions", []):
                 self.tags[d["ResourceArn"]] = list(d.get("Tags", []))
+        if cache is not None:
+            cache.update(self.tags, self.taken_at, keep=arns)
+            self.tags = {**cache.tags(arns), **self.tags}
         self.services = self._pages(
             "ec2",
             "describe_vpc_endpoint_service_configurations",
@@ -479,6 +529,8 @@ class Inventory:
         self.snapshots = 0
         self.stable = StableReads(aws, max_age, clock)
         self.details = Details(detail_budget, clock) if detail_budget > 0 else None
+        # An object has 3 ELBv2 resources (NLB, target group, listener): as many tags re-read.
+        self.tags = TagCache(3 * detail_budget, max_age) if detail_budget > 0 else None
 
     def changed(self, uid: str) -> None:
         """This object's resources changed (or may have): it reads AWS until the next snapshot."""
@@ -494,6 +546,9 @@ class Inventory:
             service, operation, params = key
             if self.details is not None and (service, operation) in DETAILS:
                 self.details.put(uid, key, answer, at)
+            elif operation == "describe_tags" and self.tags is not None:
+                for d in answer.get("TagDescriptions", []):
+                    self.tags.put(d["ResourceArn"], list(d.get("Tags", [])), at)
             elif operation == "describe_listeners" and isinstance(answer, Mapping):
                 lb = dict(params).get("LoadBalancerArn")
                 if isinstance(lb, str) and not answer.get("NextMarker"):
@@ -527,7 +582,7 @@ class Inventory:
                     self._listeners = {}
                 age = self.details.age_limit(self.max_age) if self.details is not None else 0.0
                 snapshot = Snapshot(
-                    self.stable, self.cluster, self.clock, known, self.details, age
+                    self.stable, self.cluster, self.clock, known, self.details, age, self.tags
                 ).take()
                 self._snapshot = snapshot
                 self.snapshots += 1
