@@ -9,6 +9,12 @@ kubeconfig files named by ``$KUBECONFIG`` when it is set, else from the in-clust
 account, else from ``~/.kube/config``. ``run`` hands the same credentials to kopf (its login
 handler), so the operator's watches and its own writes always talk to the same cluster as the
 same user.
+
+A kubeconfig user may authenticate with an exec credential plugin (``aws eks get-token``,
+``gke-gcloud-auth-plugin``; ``client.authentication.k8s.io/v1`` or ``v1beta1``), run as kubectl
+runs it: its credential is kept until shortly before its ``expirationTimestamp``, and the plugin
+runs again then, after a 401, and whenever kopf logs in again. From the event loop it runs in a
+worker thread, one run at a time.
 """
 
 from __future__ import annotations
@@ -16,14 +22,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import datetime
 import json
 import os
+import shlex
 import ssl
+import subprocess
 import tempfile
 import threading
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -38,11 +47,20 @@ SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=10)
 MAX_CONNECTIONS = 16  # per event loop; more requests wait for a free connection
 MERGE_PATCH = "application/merge-patch+json"
+EXEC_API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
+EXEC_TIMEOUT = 60.0  # seconds an exec credential plugin may take
+EXEC_REFRESH_MARGIN = datetime.timedelta(seconds=60)  # run the plugin again this long before
+KOPF_MIN_LIFETIME = datetime.timedelta(seconds=10)  # kopf never re-logs in sooner than this
 
 
 class KubeConfigError(Exception):
-    """No usable credentials: no kubeconfig, no in-cluster service account, or an
-    authentication method this client does not implement (exec plugins)."""
+    """No usable credentials: no kubeconfig, no in-cluster service account, or a kubeconfig
+    this client cannot use."""
+
+
+class ExecPluginError(KubeConfigError):
+    """A kubeconfig's exec credential plugin is missing, failed, timed out or printed no
+    usable ExecCredential (the message names the command and quotes its stderr)."""
 
 
 class KubeApiError(Exception):
@@ -79,6 +97,15 @@ class Credentials:
     namespace: str | None = None
     proxy_url: str | None = None
     source: str = field(default="", compare=False)  # for messages: which file or in-cluster
+    # An exec plugin's credential: when it expires, and when to run the plugin again.
+    expiration: datetime.datetime | None = field(default=None, compare=False)
+    refresh_at: datetime.datetime | None = field(default=None, compare=False)
+
+    def expiring(self, now: datetime.datetime | None = None) -> bool:
+        """True when the credential is (nearly) expired: time to load it again."""
+        if self.refresh_at is None:
+            return False
+        return (now or datetime.datetime.now(datetime.UTC)) >= self.refresh_at
 
     def headers(self) -> dict[str, str]:
         if self.token:
@@ -89,17 +116,13 @@ class Credentials:
         return {}
 
     def ssl_context(self) -> ssl.SSLContext | None:
-        """None for a plain-HTTP server; else verification by the CA (or none if insecure)
-        and the client certificate, if any."""
-        if not self.server.startswith("https:"):
+        """None for a plain-HTTP server, and for a kubeconfig cluster that explicitly sets
+        ``insecure-skip-tls-verify`` (the connector then gets aiohttp's ``ssl=False``: no
+        verification, as the user asked, and no client certificate); else verification by
+        the CA and the client certificate, if any."""
+        if not self.server.startswith("https:") or self.insecure:
             return None
-        context = ssl.create_default_context(
-            cafile=None if self.insecure else self.ca_path,
-            cadata=None if self.insecure else self.ca_data,
-        )
-        if self.insecure:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
+        context = ssl.create_default_context(cafile=self.ca_path, cadata=self.ca_data)
         if (self.certificate_path or self.certificate_data) and (
             self.private_key_path or self.private_key_data
         ):
@@ -111,10 +134,16 @@ class Credentials:
                 context.load_cert_chain(cert, key)
         return context
 
-    def to_kopf(self) -> kopf.ConnectionInfo:
-        """The same credentials for kopf (``run``'s login handler)."""
+    def to_kopf(self, now: datetime.datetime | None = None) -> kopf.ConnectionInfo:
+        """The same credentials for kopf (``run``'s login handler). An exec plugin's credential
+        carries an ``expiration`` (when we would run the plugin again, never sooner than
+        :data:`KOPF_MIN_LIFETIME`): kopf logs in again then, as it does after a 401."""
         import kopf
 
+        expiration = None
+        if self.refresh_at is not None:
+            now = now or datetime.datetime.now(datetime.UTC)
+            expiration = max(self.refresh_at, now + KOPF_MIN_LIFETIME)
         return kopf.ConnectionInfo(
             server=self.server,
             ca_path=self.ca_path,
@@ -129,6 +158,7 @@ class Credentials:
             password=None if self.token else self.password,
             default_namespace=self.namespace,
             proxy_url=self.proxy_url,
+            expiration=expiration,
         )
 
 
@@ -248,17 +278,9 @@ def kubeconfig_credentials(paths: list[str]) -> Credentials:
     if not token:
         token = ((user.get("auth-provider") or {}).get("config") or {}).get("access-token")
     has_cert = bool(user.get("client-certificate") or user.get("client-certificate-data"))
-    if user.get("exec") and not token and not has_cert:
-        command = (user.get("exec") or {}).get("command", "?")
-        raise KubeConfigError(
-            f"{source}: user {user_name!r} authenticates with an exec plugin ({command}), "
-            f"which the operator does not run: give it a token or a client certificate "
-            f"(e.g. `token: $(aws eks get-token ... | jq -r .status.token)`), or run it in "
-            f"the cluster with its service account"
-        )
     ca_data = data_of(cluster, "certificate-authority-data")
     insecure = bool(cluster.get("insecure-skip-tls-verify"))
-    return Credentials(
+    creds = Credentials(
         server=str(server).rstrip("/"),
         ca_path=None if ca_data else path_of(cluster, "certificate-authority", cluster_base),
         ca_data=ca_data,
@@ -277,6 +299,163 @@ def kubeconfig_credentials(paths: list[str]) -> Credentials:
         namespace=context.get("namespace"),
         proxy_url=cluster.get("proxy-url"),
         source=source,
+    )
+    exec_config = user.get("exec")
+    if exec_config and not token and not has_cert:  # a static token or certificate wins
+        if not isinstance(exec_config, dict):
+            raise KubeConfigError(f"{source}: user {user_name!r}: exec is not a mapping")
+        creds = run_exec_plugin(
+            exec_config, creds, cluster, user_base, f"{source}, user {user_name!r}"
+        )
+    if creds.insecure and (creds.certificate_path or creds.certificate_data):
+        raise KubeConfigError(
+            f"{source}: cluster {cluster_name!r} sets insecure-skip-tls-verify and the user has "
+            f"a client certificate: the operator skips server verification only for token or "
+            f"basic auth; give the cluster its certificate-authority(-data) instead"
+        )
+    return creds
+
+
+# -- exec credential plugins ------------------------------------------------------------------
+
+
+def _exec_info(
+    api_version: str, creds: Credentials, cluster: Mapping[str, Any], provide_cluster: bool
+) -> str:
+    """``KUBERNETES_EXEC_INFO`` for the plugin: the ExecCredential spec, not interactive,
+    with the cluster (as client-go sends it) only when ``provideClusterInfo`` is set."""
+    spec: dict[str, Any] = {"interactive": False}
+    if provide_cluster:
+        ca = creds.ca_data
+        if ca is None and creds.ca_path:
+            with contextlib.suppress(OSError):
+                ca = _read_text(creds.ca_path) + "\n"
+        info: dict[str, Any] = {"server": creds.server}
+        for key in ("tls-server-name", "proxy-url", "disable-compression"):
+            if cluster.get(key):
+                info[key] = cluster[key]
+        if creds.insecure:
+            info["insecure-skip-tls-verify"] = True
+        if ca:
+            info["certificate-authority-data"] = base64.b64encode(ca.encode()).decode()
+        for extension in cluster.get("extensions") or []:
+            named = isinstance(extension, dict) and extension.get("name")
+            if named == "client.authentication.k8s.io/exec":
+                info["config"] = extension.get("extension")
+        spec["cluster"] = info
+    return json.dumps({"apiVersion": api_version, "kind": "ExecCredential", "spec": spec})
+
+
+def _timestamp(value: Any, what: str) -> datetime.datetime:
+    try:
+        parsed = datetime.datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ExecPluginError(f"{what}: expirationTimestamp {value!r} is not RFC 3339") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+
+
+def run_exec_plugin(
+    config: Mapping[str, Any],
+    creds: Credentials,
+    cluster: Mapping[str, Any],
+    base: str,
+    source: str,
+) -> Credentials:
+    """Run a kubeconfig user's exec credential plugin as kubectl does and return ``creds``
+    with its token and/or client certificate and its expiration. Blocking (up to
+    :data:`EXEC_TIMEOUT`): from a coroutine, call it through :func:`credentials_async`."""
+    api_version = str(config.get("apiVersion") or "")
+    command = str(config.get("command") or "")
+    if not command:
+        raise KubeConfigError(f"{source}: exec has no command")
+    if api_version not in EXEC_API_VERSIONS:
+        raise KubeConfigError(
+            f"{source}: exec plugin {command!r} has apiVersion {api_version or '(none)'!r}; "
+            f"the operator runs {' and '.join(EXEC_API_VERSIONS)}"
+        )
+    if config.get("interactiveMode") == "Always":
+        raise KubeConfigError(
+            f"{source}: exec plugin {command!r} has interactiveMode Always, but the operator "
+            f"has no terminal to give it"
+        )
+    if os.sep in command or (os.altsep and os.altsep in command):
+        command = os.path.join(base, os.path.expanduser(command))  # as kubectl resolves it
+    args = [str(arg) for arg in config.get("args") or []]
+    env = dict(os.environ)
+    for item in config.get("env") or []:
+        if isinstance(item, dict) and item.get("name"):
+            env[str(item["name"])] = str(item.get("value") or "")
+    provide = bool(config.get("provideClusterInfo"))
+    env["KUBERNETES_EXEC_INFO"] = _exec_info(api_version, creds, cluster, provide)
+    what = f"{source}: exec plugin {shlex.join([command])}"
+    hint = str(config.get("installHint") or "").strip()
+    try:
+        done = subprocess.run(
+            [command, *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=EXEC_TIMEOUT,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise ExecPluginError(
+            f"{what} was not found" + (f": {hint}" if hint else f" ({exc.strerror})")
+        ) from exc
+    except subprocess.TimeoutExpired as exc:
+        stderr = (exc.stderr or b"").decode(errors="replace").strip()[-1000:]
+        raise ExecPluginError(
+            f"{what} did not finish in {EXEC_TIMEOUT:g}s"
+            + (f"; stderr: {stderr}" if stderr else "")
+        ) from exc
+    except OSError as exc:
+        raise ExecPluginError(f"{what} could not start: {exc}") from exc
+    stderr = done.stderr.decode(errors="replace").strip()[-1000:]
+    if done.returncode != 0:
+        raise ExecPluginError(
+            f"{what} failed with exit status {done.returncode}"
+            + (f"; stderr: {stderr}" if stderr else "; no stderr")
+        )
+    try:
+        answer = json.loads(done.stdout)
+    except ValueError as exc:
+        raise ExecPluginError(f"{what} printed no ExecCredential JSON: {exc}") from exc
+    if not isinstance(answer, dict) or answer.get("kind", "ExecCredential") != "ExecCredential":
+        raise ExecPluginError(f"{what} printed no ExecCredential")
+    if answer.get("apiVersion") != api_version:
+        raise ExecPluginError(
+            f"{what} is configured for {api_version} and answered {answer.get('apiVersion')!r}"
+        )
+    status = answer.get("status")
+    if not isinstance(status, dict):
+        raise ExecPluginError(f"{what} answered an ExecCredential without status")
+    token = status.get("token") or None
+    cert = status.get("clientCertificateData") or None
+    key = status.get("clientKeyData") or None
+    if bool(cert) != bool(key):
+        raise ExecPluginError(
+            f"{what} answered only one of clientCertificateData and clientKeyData"
+        )
+    if not token and not cert:
+        raise ExecPluginError(f"{what} answered neither a token nor a client certificate")
+    expiration = refresh_at = None
+    if status.get("expirationTimestamp"):
+        expiration = _timestamp(status["expirationTimestamp"], what)
+        remaining = expiration - datetime.datetime.now(datetime.UTC)
+        refresh_at = expiration - max(
+            datetime.timedelta(0), min(EXEC_REFRESH_MARGIN, remaining / 2)
+        )
+    return replace(
+        creds,
+        token=str(token) if token else None,
+        username=None,
+        password=None,
+        certificate_path=None,
+        certificate_data=str(cert) if cert else None,
+        private_key_path=None,
+        private_key_data=str(key) if key else None,
+        expiration=expiration,
+        refresh_at=refresh_at,
     )
 
 
@@ -341,25 +520,83 @@ def _message(text: str) -> str:
     return str(answer.get("message", "")) if isinstance(answer, dict) else ""
 
 
-_lock = threading.Lock()
+_lock = threading.Lock()  # held only briefly: guards the cache and the sessions
+_loading = threading.Lock()  # one credential load at a time (it may run an exec plugin)
 _credentials: Credentials | None = None
+_generation = 0  # bumped by reset_client: a load that started before it is not cached
+_given_to_kopf: Credentials | None = None
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Client] = (
+    weakref.WeakKeyDictionary()
+)
+_refreshing: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
     weakref.WeakKeyDictionary()
 )
 
 
+def _cached() -> Credentials | None:
+    with _lock:
+        found = _credentials
+    return found if found is not None and not found.expiring() else None
+
+
 def credentials() -> Credentials:
-    """The process's credentials, loaded once (until :func:`reset_client` or a 401)."""
+    """The process's credentials, loaded once and kept until :func:`reset_client`, a 401, or
+    (an exec plugin's credential) shortly before they expire. Blocking while it loads: from a
+    coroutine, use :func:`credentials_async`."""
+    global _credentials
+    found = _cached()
+    if found is not None:
+        return found
+    with _loading:
+        found = _cached()  # another thread may have loaded them meanwhile
+        if found is not None:
+            return found
+        with _lock:
+            generation = _generation
+        loaded = load_credentials()
+        with _lock:
+            if generation == _generation:
+                _credentials = loaded
+        return loaded
+
+
+async def credentials_async() -> Credentials:
+    """:func:`credentials` without blocking the event loop: a load (reading files, running an
+    exec plugin) happens in a worker thread, one per event loop at a time."""
+    found = _cached()
+    if found is not None:
+        return found
+    loop = asyncio.get_running_loop()
+    with _lock:
+        refreshing = _refreshing.setdefault(loop, asyncio.Lock())
+    async with refreshing:
+        found = _cached()  # loaded by another coroutine meanwhile
+        return found if found is not None else await asyncio.to_thread(credentials)
+
+
+def _invalidate(failed: Credentials) -> None:
+    """Forget ``failed`` (answered 401) unless they were replaced already."""
     global _credentials
     with _lock:
-        if _credentials is None:
-            _credentials = load_credentials()
-        return _credentials
+        if _credentials is failed:
+            _credentials = None
 
 
-def _client() -> _Client:
+async def kopf_credentials() -> Credentials:
+    """For kopf's login handler: the cached credentials at the first login; at a re-login
+    (after a 401, or at the ``expiration`` handed to kopf) the ones kopf had are dropped and
+    loaded again (a rotated token file, the exec plugin run again)."""
+    global _given_to_kopf
+    if _given_to_kopf is not None:
+        _invalidate(_given_to_kopf)
+    creds = await credentials_async()
+    _given_to_kopf = creds
+    return creds
+
+
+async def _client() -> _Client:
     loop = asyncio.get_running_loop()
-    creds = credentials()
+    creds = await credentials_async()
     with _lock:
         client = _clients.get(loop)
         if client is not None and client.credentials is not creds:
@@ -381,10 +618,11 @@ def _close_later(client: _Client) -> None:
 
 
 def reset_client() -> None:
-    """Forget the credentials and sessions (tests that switch clusters; a 401)."""
-    global _credentials
+    """Forget the credentials and sessions (tests that switch clusters)."""
+    global _credentials, _generation, _given_to_kopf
     with _lock:
-        _credentials = None
+        _credentials = _given_to_kopf = None
+        _generation += 1
         stale = list(_clients.items())
         _clients.clear()
     try:
@@ -406,15 +644,21 @@ async def close() -> None:
 
 async def request(method: str, path: str, body: Any = None, content_type: str | None = None) -> Any:
     """One API request on this loop's session: the decoded JSON answer. Raises
-    :class:`KubeApiError` for an error answer, :class:`KubeConnectionError` without one. A 401
-    reloads the credentials (a rotated service-account token) and tries once more."""
+    :class:`KubeApiError` for an error answer, :class:`KubeConnectionError` without one (also
+    when an exec plugin fails to renew the credentials: the caller retries later). A 401
+    reloads the credentials (a rotated service-account token; the exec plugin run again) and
+    tries once more."""
     try:
-        return await _client().request(method, path, body, content_type)
-    except KubeApiError as exc:
-        if exc.status != 401:
-            raise
-    reset_client()
-    return await _client().request(method, path, body, content_type)
+        client = await _client()
+        try:
+            return await client.request(method, path, body, content_type)
+        except KubeApiError as exc:
+            if exc.status != 401:
+                raise
+        _invalidate(client.credentials)
+        return await (await _client()).request(method, path, body, content_type)
+    except ExecPluginError as exc:
+        raise KubeConnectionError(f"{method} {path}: no credentials: {exc}") from exc
 
 
 def request_sync(path: str, timeout: float | None = None) -> Any:
@@ -441,6 +685,8 @@ def transient_api_error(exc: BaseException) -> str | None:
     5xx) or a lost connection; None for anything else."""
     if isinstance(exc, KubeConnectionError):
         cause = exc.__cause__
+        if isinstance(cause, ExecPluginError):
+            return f"credentials: {cause}"
         return type(cause).__name__ if cause is not None else "connection lost"
     if isinstance(exc, KubeApiError) and (exc.status in (409, 429) or exc.status >= 500):
         return f"{exc.status} {exc.reason}".strip()

@@ -34,12 +34,20 @@ def without_kubernetes_client() -> None:
 
 async def login(**_: Any) -> kopf.ConnectionInfo:
     """kopf's login handler: the credentials of :func:`.kube.load_credentials` (KUBECONFIG,
-    in-cluster service account, ~/.kube/config), read again on every re-login (after a 401).
-    Async, so that :func:`.kube.reset_client` closes the old sessions on the operator's loop."""
+    in-cluster service account, ~/.kube/config), the same ones as the operator's own requests,
+    read again on every re-login (kopf's 401). An exec plugin's credential goes to kopf with an
+    ``expiration``, so kopf logs in again (and the plugin runs again) before it expires. The
+    plugin runs in a worker thread; when it fails, kopf retries the login (TemporaryError)
+    instead of stopping the operator."""
+    import kopf
+
     from . import kube
 
-    kube.reset_client()
-    return kube.credentials().to_kopf()
+    try:
+        creds = await kube.kopf_credentials()
+    except kube.ExecPluginError as exc:
+        raise kopf.TemporaryError(str(exc), delay=10) from exc
+    return creds.to_kopf()
 
 
 def peering_priority(value: int | None) -> int:
