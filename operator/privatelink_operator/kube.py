@@ -117,7 +117,7 @@ class Credentials:
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """None for a plain-HTTP server, and for a kubeconfig cluster that explicitly sets
-        ``insecure-skip-tls-verify`` (the connector then gets aiohttp's ``ssl=False``: no
+        ``insecure-skip-tls-verify`` (the connector's ``ssl`` argument is then false: no
         verification, as the user asked, and no client certificate); else verification by
         the CA and the client certificate, if any."""
         if not self.server.startswith("https:") or self.insecure:

@@ -57,7 +57,11 @@ _INSECURE = [
     r"check_hostname\s*=\s*False",
     r"_create_unverified_context",
     r"InsecureRequestWarning",
+    r"ssl\s*=\s*[^\n]*False",
 ]
+# The one place verification may be off: the Kubernetes API client, when the user's kubeconfig
+# says ``insecure-skip-tls-verify: true`` (kubectl honours it too; the probe never does).
+_ALLOWED = {("kube.py", "ssl=credentials.ssl_context() or False")}
 
 
 def test_no_code_of_the_operator_turns_certificate_verification_off() -> None:
@@ -71,6 +75,8 @@ def test_no_code_of_the_operator_turns_certificate_verification_off() -> None:
         text = path.read_text()
         for pattern in _INSECURE:
             for match in re.finditer(pattern, text):
+                if (relative, match.group(0)) in _ALLOWED:
+                    continue
                 line = text.count("\n", 0, match.start()) + 1
                 offenders.append(f"{relative}:{line}: {match.group(0)}")
     assert offenders == [], offenders
