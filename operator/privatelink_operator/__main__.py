@@ -106,6 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="how often each object's AWS resources are checked for drift (default 60)",
     )
     run.add_argument(
+        "--drift-detail-budget",
+        type=int,
+        default=10,
+        metavar="N",
+        help="objects whose target health, target group attributes and endpoint service "
+        "permissions (AWS reads them one resource at a time) a drift snapshot reads again, at "
+        "most: steady-state AWS reads stay flat as objects grow, and such a drift is seen "
+        "within ceil(objects/N) half-periods (default 10; 0: every object, every snapshot)",
+    )
+    run.add_argument(
         "--aws-api-throttle",
         default=None,
         metavar="RULES",

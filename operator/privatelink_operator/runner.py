@@ -79,6 +79,7 @@ def run_operator(args: argparse.Namespace) -> int:
     handlers.CONFIG.cluster_name = args.cluster_name
     handlers.CONFIG.probe_resolve = list(args.probe_resolve)
     handlers.CONFIG.drift_period = float(args.drift_period)
+    handlers.CONFIG.detail_budget = max(0, int(getattr(args, "drift_detail_budget", 10)))
     handlers.CONFIG.probe_connections = max(1, int(args.probe_max_connections))
     handlers.CONFIG.aws = AwsClients(
         region=os.environ.get("AWS_REGION"), throttle=getattr(args, "aws_api_throttle", None)
