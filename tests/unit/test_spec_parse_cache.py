@@ -1,0 +1,65 @@
+"""The operator parses (and CEL-checks) a spec again only when it changed."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from privatelink_operator import handlers
+from privatelink_operator.api import PrivateLinkEndpointSpec, PrivateLinkServiceSpec
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _spec(kind: str) -> dict[str, Any]:
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") == kind:
+                spec: dict[str, Any] = doc["spec"]
+                return spec
+    raise AssertionError(f"no {kind} example")
+
+
+def test_the_same_spec_is_not_validated_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    spec = _spec("PrivateLinkService")
+    first = handlers._parsed(PrivateLinkServiceSpec, "uid-1", spec)
+    calls = []
+    original = PrivateLinkServiceSpec.model_validate
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(PrivateLinkServiceSpec, "model_validate", counting)
+    again = handlers._parsed(PrivateLinkServiceSpec, "uid-1", copy.deepcopy(spec))
+    assert again is first
+    assert calls == []
+
+    changed = copy.deepcopy(spec)
+    changed["tags"] = {"team": "other"}
+    third = handlers._parsed(PrivateLinkServiceSpec, "uid-1", changed)
+    assert calls == [1]
+    assert third.tags == {"team": "other"}
+
+
+def test_a_spec_changed_in_place_is_parsed_again() -> None:
+    spec = _spec("PrivateLinkService")
+    live = copy.deepcopy(spec)
+    first = handlers._parsed(PrivateLinkServiceSpec, "uid-2", live)
+    live["tags"] = {"team": "mutated"}  # kopf updates a body in place
+    second = handlers._parsed(PrivateLinkServiceSpec, "uid-2", live)
+    assert second is not first
+    assert second.tags == {"team": "mutated"}
+
+
+def test_an_invalid_spec_fails_every_time() -> None:
+    bad = _spec("PrivateLinkEndpoint")
+    bad = {**bad, "serviceName": 42}
+    for _ in range(2):
+        with pytest.raises(ValidationError):
+            handlers._parsed(PrivateLinkEndpointSpec, "uid-3", bad)
