@@ -64,6 +64,10 @@ def serve(
     from werkzeug.serving import make_server
 
     class Handler(MotoRequestHandler):
+        # Keep-alive, as AWS's endpoints do: HTTP/1.0 (werkzeug's default) would make every
+        # client open a TCP connection per call, a cost no client pays against AWS.
+        protocol_version = "HTTP/1.1"
+
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             if verbose:
                 super().log_request(code, size)
