@@ -464,8 +464,13 @@ class AwsClients:
     def call(self, service: str, operation: str, **params: Any) -> Any:
         """Call ``operation`` (a boto3 method name) and classify any error."""
         try:
-            return getattr(self.client(service), operation)(**params)
+            answer = getattr(self.client(service), operation)(**params)
         except botocore.exceptions.BotoCoreError as exc:
             raise classify(exc, operation) from exc
         except botocore.exceptions.ClientError as exc:
             raise classify(exc, operation) from exc
+        # Request id, HTTP headers and status: about 1 KB an answer that nothing reads, and
+        # answers are kept (drift snapshots, converging objects' reads).
+        if isinstance(answer, dict):
+            answer.pop("ResponseMetadata", None)
+        return answer
