@@ -10,9 +10,14 @@ import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import botocore
+import botocore.config
+import botocore.loaders
+import botocore.regions
+import botocore.session
 import pytest
 
 from privatelink_operator import awsmodels
@@ -161,18 +166,291 @@ def test_a_trimmed_model_is_closed_and_has_no_documentation() -> None:
         assert '"documentation"' not in json.dumps([model["operations"], model["shapes"]])
 
 
-def test_only_service_2_is_shadowed_paginators_and_rules_stay_botocores() -> None:
-    session = boto3.Session(region_name="us-east-1")
-    assert awsmodels.install(session._session)
-    loader = session._session.get_component("data_loader")
+def test_the_session_loads_our_models_and_endpoints_and_botocores_other_data(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(awsmodels.FULL_MODELS_ENV, raising=False)
+    loaded: list[str] = []
+    load_file = botocore.loaders.JSONFileLoader.load_file
+
+    def recording(self: botocore.loaders.JSONFileLoader, file_path: str) -> Any:
+        found = load_file(self, file_path)
+        if found is not None:
+            loaded.append(file_path)
+        return found
+
+    monkeypatch.setattr(botocore.loaders.JSONFileLoader, "load_file", recording)
+    aws = AwsClients(region="eu-west-1", throttle="off")
     for service in SERVICES:
-        version = loader.determine_latest_version(service, "service-2")
-        _, path = loader.load_data_with_path(f"{service}/{version}/service-2")
-        assert path.startswith(str(awsmodels.DATA))
-        _, path = loader.load_data_with_path(f"{service}/{version}/endpoint-rule-set-1")
-        assert loader.is_builtin_path(path)
-    _, path = loader.load_data_with_path("endpoints")
-    assert loader.is_builtin_path(path)
+        assert aws.client(service).meta.endpoint_url
+    ours = {Path(p).relative_to(awsmodels.DATA).as_posix() for p in loaded if _ours(p)}
+    theirs = {Path(p).relative_to(BUILTIN).as_posix() for p in loaded if not _ours(p)}
+    assert ours == {f.removesuffix(".json") for f in awsmodels.committed() if f.endswith(".json")}
+    # Endpoint rule sets, partitions, retry and default configuration: botocore's own. Not
+    # its endpoints: the operator's services never need them.
+    assert theirs == {"partitions", "_retry", "sdk-default-configuration"} | {
+        f"{s}/{v}/endpoint-rule-set-1"
+        for s, v in (r.split("/")[:2] for r in ours if r.endswith("/service-2"))
+    }
+    resolver = aws.session._session._get_internal_component("endpoint_resolver")
+    assert isinstance(resolver, awsmodels.TrimmedEndpointResolver)
+    # As botocore's data, or botocore would hand the legacy endpoint to the rule sets.
+    assert resolver.uses_builtin_data
+    assert resolver._full is None
+
+
+def _ours(path: str) -> bool:
+    return path.startswith(str(awsmodels.DATA) + "/")
+
+
+BUILTIN = Path(botocore.loaders.Loader.BUILTIN_DATA_PATH)
+
+
+# -- endpoints --------------------------------------------------------------------------------
+
+
+def botocore_endpoints() -> dict[str, Any]:
+    """botocore's full ``endpoints`` data, a fresh copy (the legacy resolver writes into it)."""
+    data: dict[str, Any] = awsmodels.builtin_loader().load_data("endpoints")
+    return data
+
+
+def trimmed_resolver() -> awsmodels.TrimmedEndpointResolver:
+    """The legacy endpoint resolver of a session as :func:`awsmodels.install` sets it up."""
+    session = botocore.session.Session()
+    assert awsmodels.install(session)
+    resolver = session._get_internal_component("endpoint_resolver")
+    assert isinstance(resolver, awsmodels.TrimmedEndpointResolver)
+    return resolver
+
+
+def outcome(method: Any, *args: Any, **kwargs: Any) -> Any:
+    """What ``method`` answers, or the error it raises (type and message)."""
+    try:
+        return method(*args, **kwargs)
+    except Exception as exc:  # an error is an answer to compare here
+        return type(exc).__name__, str(exc)
+
+
+def test_the_endpoint_prefixes_are_the_models() -> None:
+    files = awsmodels.committed()  # their metadata is botocore's, as it is
+    for service in SERVICES:
+        (rel,) = [r for r in files if r.startswith(f"{service}/")]
+        prefix = json.loads(files[rel])["metadata"]["endpointPrefix"]
+        assert prefix == awsmodels.ENDPOINT_PREFIXES[service]
+    assert set(awsmodels.ENDPOINT_PREFIXES) == set(SERVICES)
+
+
+def test_the_trimmed_endpoints_are_every_partition_whole_with_only_the_operators_services() -> None:
+    full = botocore_endpoints()
+    ours = json.loads(awsmodels.ENDPOINTS_FILE.read_text())
+    assert list(ours) == list(full) and ours["version"] == full["version"]
+    assert [p["partition"] for p in ours["partitions"]] == [
+        p["partition"] for p in full["partitions"]
+    ]
+    kept = set(awsmodels.ENDPOINT_PREFIXES.values())
+    for mine, theirs in zip(ours["partitions"], full["partitions"], strict=True):
+        assert list(mine) == list(theirs)
+        assert {k: v for k, v in mine.items() if k != "services"} == {
+            k: v for k, v in theirs.items() if k != "services"
+        }
+        assert mine["services"] == {n: s for n, s in theirs["services"].items() if n in kept}
+    # Every partition of this botocore has ec2, acm, elbv2, sts; not all have route53.
+    assert all(
+        {"acm", "ec2", "elasticloadbalancing", "sts"} <= set(p["services"])
+        for p in ours["partitions"]
+    )
+
+
+VARIANTS = [(False, False), (True, False), (False, True), (True, True)]  # (dualstack, fips)
+
+
+def test_the_legacy_resolver_answers_as_botocores_for_every_region_and_variant() -> None:
+    """Every region and endpoint name botocore knows for the operator's services, in every
+    partition, with and without FIPS and dual-stack: the same answer (or error) as botocore's
+    resolver on its full data."""
+    full = botocore.regions.EndpointResolver(botocore_endpoints(), uses_builtin_data=True)
+    ours = trimmed_resolver()
+    data = botocore_endpoints()
+    partitions = [p["partition"] for p in data["partitions"]]
+    names = {r for p in data["partitions"] for r in p["regions"]} | {
+        name
+        for p in data["partitions"]
+        for service in awsmodels.ENDPOINT_PREFIXES.values()
+        for name in p["services"].get(service, {}).get("endpoints", {})
+    }
+    # Regions botocore does not list yet (each partition's regex) and none at all.
+    names |= {"us-east-9", "cn-west-9", "us-gov-south-9", "us-iso-west-9", "eusc-de-west-9"}
+    names |= {"xx-moon-1", "fips-xx-moon-1"}
+    assert {"us-iso-east-1", "us-isob-east-1", "eusc-de-east-1"} <= names
+    compared = 0
+    for service in awsmodels.ENDPOINT_PREFIXES.values():
+        for name in sorted(names):
+            for partition in [None, *partitions]:
+                for dualstack, fips in VARIANTS:
+                    args = (service, name, partition, dualstack, fips)
+                    assert outcome(ours.construct_endpoint, *args) == outcome(
+                        full.construct_endpoint, *args
+                    ), args
+                    compared += 1
+        for partition in partitions:
+            assert ours.get_service_endpoints_data(
+                service, partition
+            ) == full.get_service_endpoints_data(service, partition)
+            for tags in [None, ["fips"], ["dualstack"], ["dualstack", "fips"]]:
+                for non_regional in (False, True):
+                    args2 = (service, partition, non_regional, tags)
+                    assert ours.get_available_endpoints(*args2) == full.get_available_endpoints(
+                        *args2
+                    )
+    assert compared > 10_000
+    assert ours.get_available_partitions() == full.get_available_partitions()
+    for name in sorted(names):
+        assert outcome(ours.get_partition_for_region, name) == outcome(
+            full.get_partition_for_region, name
+        )
+    for partition in partitions:
+        for tags in [None, ["fips"], ["dualstack"], ["dualstack", "fips"]]:
+            assert ours.get_partition_dns_suffix(partition, tags) == full.get_partition_dns_suffix(
+                partition, tags
+            )
+    assert ours._full is None  # the operator's services never load botocore's full data
+
+
+def test_other_services_resolve_on_botocores_full_data() -> None:
+    """Clients the session's credential providers create (sso, sso-oidc, signin), or any other."""
+    full = botocore.regions.EndpointResolver(botocore_endpoints(), uses_builtin_data=True)
+    ours = trimmed_resolver()
+    for service in ("portal.sso", "oidc", "sso", "signin", "iam", "s3", "elasticloadbalancing"):
+        for region in ("us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1", "us-iso-east-1"):
+            for dualstack, fips in VARIANTS:
+                args = (service, region, None, dualstack, fips)
+                assert outcome(ours.construct_endpoint, *args) == outcome(
+                    full.construct_endpoint, *args
+                ), args
+        assert ours.get_available_endpoints(service) == full.get_available_endpoints(service)
+        assert ours.get_service_endpoints_data(service) == full.get_service_endpoints_data(service)
+    assert ours._full is not None
+
+
+class Sent(Exception):
+    """Raised instead of sending a request."""
+
+
+ONE_CALL = {
+    "acm": "list_certificates",
+    "ec2": "describe_subnets",
+    "elbv2": "describe_load_balancers",
+    "route53": "list_hosted_zones",
+    "sts": "get_caller_identity",
+}
+
+
+def resolved(loader: Any, region: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """For each service, as the operator's client for ``region`` (with ``settings``: botocore
+    config variables) resolves it: endpoint and region, then the URL and signing scope of a
+    call; or the error it raises."""
+    session = botocore.session.Session()
+    session.register_component("data_loader", loader)
+    for name, value in settings.items():
+        session.set_config_variable(name, value)
+    aws = AwsClients(
+        session=boto3.Session(
+            aws_access_key_id="AKIDEXAMPLE",
+            aws_secret_access_key="secret",
+            region_name=region,
+            botocore_session=session,
+        ),
+        throttle="off",
+        max_attempts=1,
+    )
+    out: dict[str, Any] = {}
+    for service in SERVICES:
+        sent: list[Any] = []
+
+        def stop(request: Any, sent: list[Any] = sent, **_: Any) -> None:
+            sent.append(request)
+            raise Sent
+
+        try:
+            client = aws.client(service)
+            client.meta.events.register("before-send", stop)
+            getattr(client, ONE_CALL[service])()
+        except Exception as exc:  # an error is an answer to compare here
+            if not sent:
+                out[service] = (type(exc).__name__, str(exc))
+                continue
+        (request,) = sent
+        auth = request.headers["Authorization"].decode()
+        scope = re.search(r"Credential=[^/]+/\d+/([^,]+),", auth)
+        assert scope, auth
+        out[service] = (
+            client.meta.endpoint_url,
+            client.meta.region_name,
+            request.url,
+            scope.group(1),
+        )
+    return out
+
+
+def test_the_operators_clients_resolve_endpoints_as_with_botocores_full_data(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The brief's regions, one of each other partition, a region botocore does not know yet,
+    each with and without FIPS and dual-stack (and STS's legacy global endpoint): the trimmed
+    clients resolve what the full ones (botocore's models and endpoints) do."""
+    full_loader = botocore.loaders.create_loader()
+    trimmed_loader = botocore.loaders.create_loader()
+    data = botocore_endpoints()
+    regions = ["us-east-1", "eu-west-1", "ap-southeast-2", "cn-north-1", "us-gov-west-1"]
+    regions += [p["regions"] and sorted(p["regions"])[0] for p in data["partitions"][3:]]
+    regions += ["us-east-9"]
+    assert "us-iso-east-1" in regions and len(regions) >= 11
+    settings_grid: list[dict[str, Any]] = [
+        {"use_dualstack_endpoint": dualstack, "use_fips_endpoint": fips}
+        for dualstack, fips in VARIANTS
+    ] + [{"sts_regional_endpoints": "legacy"}]
+    fips_urls = requests = errors = 0
+    for region in regions:
+        for settings in settings_grid:
+            monkeypatch.setenv(awsmodels.FULL_MODELS_ENV, "1")
+            full = resolved(full_loader, region, settings)
+            monkeypatch.delenv(awsmodels.FULL_MODELS_ENV)
+            trimmed = resolved(trimmed_loader, region, settings)
+            assert trimmed == full, (region, settings)
+            fips_urls += sum("fips" in str(answer) for answer in trimmed.values())
+            requests += sum(len(answer) == 4 for answer in trimmed.values())
+            errors += sum(len(answer) == 2 for answer in trimmed.values())
+    assert fips_urls > 20  # the settings took effect
+    # Most resolve; dual-stack in the ISO partitions (and FIPS in some) is an error, the same.
+    assert requests > 200 and errors > 0
+    assert str(awsmodels.DATA) in trimmed_loader.search_paths
+    assert str(awsmodels.DATA) not in full_loader.search_paths
+
+
+def test_botocore_would_take_our_endpoints_file_for_a_users_without_the_resolver() -> None:
+    """Why :func:`awsmodels.install` replaces the session's endpoint resolver: botocore's own,
+    on an ``endpoints`` file outside its package, hands the legacy endpoint to the rule sets."""
+    settings = {"use_dualstack_endpoint": True}
+    loader = botocore.loaders.create_loader()
+    ours = resolved(loader, "us-east-1", settings)["route53"]
+    assert ours[2] == "https://route53.global.api.aws/2013-04-01/hostedzone"  # the rule set's
+
+    def botocores_resolver(botocore_session: Any) -> bool:
+        assert install(botocore_session)
+        data, path = loader.load_data_with_path("endpoints")
+        assert path == str(awsmodels.ENDPOINTS_FILE.with_suffix(""))
+        botocore_session._register_internal_component(
+            "endpoint_resolver",
+            botocore.regions.EndpointResolver(data, uses_builtin_data=loader.is_builtin_path(path)),
+        )
+        return True
+
+    install = awsmodels.install
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(awsmodels, "install", botocores_resolver)
+        theirs = resolved(loader, "us-east-1", settings)["route53"]
+    assert theirs[2] == "https://route53.aws-global.api.aws/2013-04-01/hostedzone"  # legacy
 
 
 # -- against the AWS emulator ---------------------------------------------------------------

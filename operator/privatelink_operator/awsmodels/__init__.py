@@ -1,22 +1,33 @@
-"""Trimmed botocore service models: only the operations the operator calls (issue #9, memory).
+"""Trimmed botocore data: service models with only the operations the operator calls, and
+endpoint data with only its services (issue #9, memory).
 
 botocore loads a service's whole ``service-2`` model when a client is created (EC2's: 830
 operations, every shape, the documentation): the operator's five clients added about 31 MB
-resident with the full models, 10 MB with these (botocore 1.44.8).
+resident with the full models, 10 MB with these (botocore 1.44.8). A session's first client
+also loads the legacy endpoint resolver's ``endpoints`` data, every service of every partition:
+7 MB of Python objects, 0.1 MB with only the operator's five services.
 
 :data:`OPERATIONS` lists every AWS operation the operator can call (a unit test scans the
 package for calls and fails on one missing here). ``python -m privatelink_operator.awsmodels``
 (``make models``) writes, for each service, the model of the API version botocore uses with
 only those operations, the closure of the shapes they reference, and no ``documentation``, to
-``data/<service>/<api-version>/service-2.json``, plus ``data/BOTOCORE_VERSION`` (the botocore
+``data/<service>/<api-version>/service-2.json``; ``data/endpoints.json``, botocore's
+``endpoints`` with every partition and all its fields but, in each partition's ``services``,
+only the operator's (:data:`ENDPOINT_PREFIXES`); and ``data/BOTOCORE_VERSION`` (the botocore
 version it was made from).
 
 :func:`install` puts ``data/`` in front of a botocore session's data loader search paths (as
 boto3 appends its own ``data/``). botocore's ``Loader`` looks every file up separately through
-its search paths, so only ``service-2`` comes from here: endpoint rule sets, paginators and
-waiters still come from botocore's own data. The trimmed models are used only when the
-recorded botocore version equals the installed one (otherwise botocore's full models, with one
-warning), and not at all with ``PLO_FULL_AWS_MODELS=1``.
+its search paths, so only ``service-2`` and ``endpoints`` come from here: endpoint rule sets,
+``partitions``, paginators and waiters still come from botocore's own data. botocore would take
+an ``endpoints`` file from outside its package for a user's own endpoints and then hand the
+legacy endpoint to the endpoint rule sets as ``SDK::Endpoint`` (no more FIPS or dual-stack from
+the rule sets), so :func:`install` also gives the session a :class:`TrimmedEndpointResolver`:
+botocore's legacy resolver on our file, flagged as botocore's data, and on botocore's full data
+for any other service (``sso``, ``signin``: clients that credential providers create). The
+trimmed data are used only when the recorded botocore version equals the installed one
+(otherwise botocore's full data, with one warning), and not at all with
+``PLO_FULL_AWS_MODELS=1``.
 """
 
 from __future__ import annotations
@@ -24,12 +35,15 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from botocore.regions import EndpointResolver
+
 DATA = Path(__file__).parent / "data"
 VERSION_FILE = DATA / "BOTOCORE_VERSION"
+ENDPOINTS_FILE = DATA / "endpoints.json"
 FULL_MODELS_ENV = "PLO_FULL_AWS_MODELS"
 
 # boto3 method names (snake_case), as the operator's code calls them, by client name.
@@ -98,6 +112,16 @@ OPERATIONS: Mapping[str, tuple[str, ...]] = {
         "list_resource_record_sets",
     ),
     "sts": ("get_caller_identity",),
+}
+
+# The key of each client's service in ``endpoints`` (its model's ``metadata.endpointPrefix``;
+# the generator checks them).
+ENDPOINT_PREFIXES: Mapping[str, str] = {
+    "acm": "acm",
+    "ec2": "ec2",
+    "elbv2": "elasticloadbalancing",
+    "route53": "route53",
+    "sts": "sts",
 }
 
 _DOC_KEYS = frozenset({"documentation", "documentationUrl"})
@@ -169,9 +193,28 @@ def trim(model: Mapping[str, Any], operations: tuple[str, ...]) -> dict[str, Any
     return out
 
 
+def trim_endpoints(endpoints: Mapping[str, Any], services: Iterable[str]) -> dict[str, Any]:
+    """``endpoints`` (botocore's legacy endpoint data) with, in each partition's ``services``,
+    only ``services`` (endpoint prefixes); every partition, every other key as it is, in order."""
+    keep = frozenset(services)
+    out: dict[str, Any] = {}
+    for key, value in endpoints.items():
+        if key == "partitions":
+            value = [
+                {
+                    k: {n: s for n, s in v.items() if n in keep} if k == "services" else v
+                    for k, v in partition.items()
+                }
+                for partition in value
+            ]
+        out[key] = value
+    return out
+
+
 def generate() -> dict[str, str]:
     """The files to write under :data:`DATA`, by relative path: the trimmed model of each
-    service's latest API version in the installed botocore, and ``BOTOCORE_VERSION``."""
+    service's latest API version in the installed botocore, the trimmed ``endpoints.json``, and
+    ``BOTOCORE_VERSION``."""
     import botocore
 
     loader = builtin_loader()
@@ -181,8 +224,13 @@ def generate() -> dict[str, str]:
         # load_data, not load_service_model: the latter merges service-2.sdk-extras, which
         # botocore would then merge a second time when it loads the trimmed model.
         model = loader.load_data(f"{service}/{version}/service-2")
+        prefix = model["metadata"]["endpointPrefix"]
+        if prefix != ENDPOINT_PREFIXES.get(service):
+            raise KeyError(f"{service}: endpointPrefix {prefix!r}, fix ENDPOINT_PREFIXES")
         text = json.dumps(trim(model, operations), indent=1) + "\n"
         files[f"{service}/{version}/service-2.json"] = text
+    endpoints = trim_endpoints(loader.load_data("endpoints"), ENDPOINT_PREFIXES.values())
+    files[ENDPOINTS_FILE.name] = json.dumps(endpoints, indent=1) + "\n"
     return files
 
 
@@ -240,10 +288,94 @@ def usable() -> tuple[bool, str]:
     return True, ""
 
 
+class TrimmedEndpointResolver(EndpointResolver):
+    """botocore's legacy endpoint resolver on ``endpoint_data`` (:data:`ENDPOINTS_FILE`: the
+    partitions of botocore's own ``endpoints`` with only the services in ``services``), flagged
+    as botocore's data (``uses_builtin_data``), as it is; for any other service, ``full()``'s
+    (botocore's resolver on its own data), made on first use."""
+
+    def __init__(
+        self,
+        endpoint_data: Mapping[str, Any],
+        services: Iterable[str],
+        full: Callable[[], EndpointResolver],
+    ) -> None:
+        super().__init__(endpoint_data, uses_builtin_data=True)
+        self.services = frozenset(services)
+        self._make_full = full
+        self._full: EndpointResolver | None = None
+
+    def full(self) -> EndpointResolver:
+        if self._full is None:
+            self._full = self._make_full()
+        return self._full
+
+    def get_service_endpoints_data(self, service_name: str, partition_name: str = "aws") -> Any:
+        if service_name not in self.services:
+            return self.full().get_service_endpoints_data(service_name, partition_name)
+        return super().get_service_endpoints_data(service_name, partition_name)
+
+    def get_available_endpoints(
+        self,
+        service_name: str,
+        partition_name: str = "aws",
+        allow_non_regional: bool = False,
+        endpoint_variant_tags: Iterable[str] | None = None,
+    ) -> list[str]:
+        if service_name not in self.services:
+            return self.full().get_available_endpoints(
+                service_name, partition_name, allow_non_regional, endpoint_variant_tags
+            )
+        return super().get_available_endpoints(
+            service_name, partition_name, allow_non_regional, endpoint_variant_tags
+        )
+
+    def construct_endpoint(  # type: ignore[override]
+        self,
+        service_name: str,
+        region_name: str | None = None,
+        partition_name: str | None = None,
+        use_dualstack_endpoint: bool = False,
+        use_fips_endpoint: bool = False,
+    ) -> dict[str, Any] | None:
+        args = (region_name, partition_name, use_dualstack_endpoint, use_fips_endpoint)
+        if service_name not in self.services:
+            return self.full().construct_endpoint(service_name, *args)
+        return super().construct_endpoint(service_name, *args)
+
+
+def endpoint_resolver(loader: Any) -> EndpointResolver:
+    """The legacy endpoint resolver for a session whose data ``loader`` has :data:`DATA` first:
+    botocore's, on the ``endpoints`` file botocore would find without :data:`DATA` when that is
+    not botocore's own (a user's ``~/.aws/models/endpoints.json``, ``AWS_DATA_PATH``); else a
+    :class:`TrimmedEndpointResolver` on :data:`ENDPOINTS_FILE`."""
+    # As Loader.load_data_with_path("endpoints") finds it, skipping DATA.
+    path = next(
+        (
+            os.path.join(root, "endpoints")
+            for root in loader.search_paths
+            if root != str(DATA) and loader.file_loader.exists(os.path.join(root, "endpoints"))
+        ),
+        None,
+    )
+    if path is None:
+        raise FileNotFoundError("no botocore endpoints data in the data loader's search paths")
+    if not loader.is_builtin_path(path):
+        return EndpointResolver(loader.file_loader.load_file(path), uses_builtin_data=False)
+
+    def full() -> EndpointResolver:
+        return EndpointResolver(loader.file_loader.load_file(path), uses_builtin_data=True)
+
+    data = loader.file_loader.load_file(str(ENDPOINTS_FILE.with_suffix("")))
+    if data is None:  # not installed with the package
+        return full()
+    return TrimmedEndpointResolver(data, ENDPOINT_PREFIXES.values(), full)
+
+
 def install(botocore_session: Any) -> bool:
-    """Make ``botocore_session`` load the trimmed ``service-2`` models (if :func:`usable`),
-    for clients it creates from now on; True if it will. Logs one warning per process when
-    the models do not match the installed botocore."""
+    """Make ``botocore_session`` load the trimmed ``service-2`` models and endpoint data (if
+    :func:`usable`), for clients it creates from now on; True if it will. Logs one warning per
+    process when the data do not match the installed botocore."""
     global _warned
     ok, why = usable()
     if not ok:
@@ -251,7 +383,13 @@ def install(botocore_session: Any) -> bool:
             log.warning("Full botocore models for AWS clients: trimmed models unusable, %s", why)
             _warned = True
         return False
-    search_paths = botocore_session.get_component("data_loader").search_paths
-    if str(DATA) not in search_paths:
-        search_paths.insert(0, str(DATA))
+    loader = botocore_session.get_component("data_loader")
+    if str(DATA) not in loader.search_paths:
+        loader.search_paths.insert(0, str(DATA))
+    # In place of botocore's own (session._register_endpoint_resolver), which would take our
+    # endpoints file for a user's: botocore's private interface, used only with the botocore
+    # version the data were made from (usable()). Also when the loader (shared) had DATA.
+    botocore_session._internal_components.lazy_register_component(
+        "endpoint_resolver", lambda: endpoint_resolver(loader)
+    )
     return True

@@ -1,6 +1,6 @@
-"""``python -m privatelink_operator.awsmodels``: write the trimmed service models (``make
-models``) from the installed botocore; ``--check`` only says whether the committed ones are
-up to date (exit 1 if not)."""
+"""``python -m privatelink_operator.awsmodels``: write the trimmed service models and endpoint
+data (``make models``) from the installed botocore; ``--check`` only says whether the committed
+ones are up to date (exit 1 if not)."""
 
 from __future__ import annotations
 
