@@ -172,6 +172,7 @@ class CallCounter:
             self.calls[self._key(model)] += 1
         if isinstance(context, dict):
             context["plo_started"] = time.monotonic()
+            context["plo_model"] = model  # after-call-error does not pass the model
 
     def _finish(self, model: Any, context: Any, code: str | None) -> None:
         started = context.get("plo_started") if isinstance(context, dict) else None
@@ -198,9 +199,12 @@ class CallCounter:
         self._finish(model, context, code)
 
     def _on_call_error(
-        self, model: Any, exception: Any = None, context: Any = None, **_: Any
+        self, exception: Any = None, context: Any = None, model: Any = None, **_: Any
     ) -> None:
-        self._finish(model, context, type(exception).__name__)
+        """A call that got no AWS answer (connection refused, timeout after the retries)."""
+        model = model or (context.get("plo_model") if isinstance(context, dict) else None)
+        if model is not None:
+            self._finish(model, context, type(exception).__name__)
 
     def _on_retry(
         self, attempts: int = 0, operation: Any = None, response: Any = None, **_: Any
