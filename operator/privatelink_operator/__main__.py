@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="objects whose target health, target group attributes and endpoint service "
         "permissions (AWS reads them one resource at a time) a drift snapshot reads again, at "
         "most: steady-state AWS reads stay flat as objects grow, and such a drift is seen "
-        "within ceil(objects/N) half-periods (default 10; 0: every object, every snapshot)",
+        "within ceil(objects/N) drift periods (default 10; 0: every object, every period)",
     )
     run.add_argument(
         "--aws-api-throttle",

@@ -13,6 +13,7 @@ so a burst of hundreds of new objects queues here instead of tripping AWS's limi
 
 from __future__ import annotations
 
+import datetime
 import fnmatch
 import os
 import threading
@@ -25,6 +26,7 @@ from typing import Any, Literal, Protocol
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.utils
 
 from . import awsmodels, metrics
 
@@ -389,6 +391,20 @@ class RateLimiter:
         return before_send
 
 
+def fast_timestamp(value: Any) -> datetime.datetime:
+    """botocore's ``parse_timestamp``, with a fast path for ISO 8601 with a time zone."""
+    if isinstance(value, str) and "T" in value:
+        try:
+            parsed = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is not None:
+                return parsed
+    result: datetime.datetime = botocore.utils.parse_timestamp(value)
+    return result
+
+
 class AwsCaller(Protocol):
     """What readers need: ``call(service, operation, **params)`` (AwsClients, a shared view)."""
 
@@ -416,6 +432,10 @@ class AwsClients:
         # Trimmed service-2 models (only the operations the operator calls): about 21 MB less
         # resident than botocore's full ones. Before any client: the loader caches what it read.
         self.trimmed_models = awsmodels.install(self.session._session)
+        # ISO 8601 timestamps (every one the operator's APIs return) without dateutil: a tenth
+        # of a drift snapshot's CPU went to parsing the dates of describes.
+        parsers = self.session._session.get_component("response_parser_factory")
+        parsers.set_parser_defaults(timestamp_parser=fast_timestamp)
         self.region = self.session.region_name or region or "us-east-1"
         self.counter = CallCounter()
         self.limiter = RateLimiter(throttle_rules(throttle))

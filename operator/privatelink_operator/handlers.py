@@ -86,9 +86,9 @@ def _inventory() -> Inventory | None:
     if not CONFIG.shared_reads:
         return None
     if CONFIG.inventory is None:
-        # Taken at most twice a period: a drift is seen within 1.5 periods at worst.
+        # One set of shared reads per period: a drift is seen within 2 periods at worst.
         CONFIG.inventory = Inventory(
-            _aws(), CONFIG.cluster_name, CONFIG.drift_period / 2, detail_budget=CONFIG.detail_budget
+            _aws(), CONFIG.cluster_name, CONFIG.drift_period, detail_budget=CONFIG.detail_budget
         )
     return CONFIG.inventory
 

@@ -72,13 +72,13 @@ def test_long_run_reads_count_the_detail_budget_in_full() -> None:
     from privatelink_operator.bench.run import BenchConfig, long_run_reads
 
     reads = {"elbv2:DescribeLoadBalancers": 4, "elbv2:DescribeTargetHealth": 2}
-    # N=1000, budget 10: each snapshot reads 10 objects' 3 details, 2 snapshots a period.
+    # N=1000, budget 10: each snapshot (one a period) reads 10 objects' 3 details.
     assert long_run_reads(reads, 2, 1000, 10) == {
         "detail_reads_per_period": 1.0,
-        "long_run_reads_per_period": 2.0 + 60.0,
+        "long_run_reads_per_period": 2.0 + 30.0,
     }
     # N=5: all of them, every snapshot.
-    assert long_run_reads(reads, 2, 5, 10)["long_run_reads_per_period"] == 2.0 + 30.0
+    assert long_run_reads(reads, 2, 5, 10)["long_run_reads_per_period"] == 2.0 + 15.0
     assert BenchConfig(operator_args=("--drift-detail-budget", "4")).detail_budget == 4
     assert BenchConfig(operator_args=("--drift-detail-budget=0",)).detail_budget == 0
     assert BenchConfig().detail_budget == 10

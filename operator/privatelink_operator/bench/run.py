@@ -59,7 +59,7 @@ class BenchConfig:
 # Reads a drift snapshot makes for a budget of objects at a time (provider.inventory.DETAILS).
 DETAIL_READS = ("DescribeTargetHealth", "DescribeTargetGroupAttributes",
                 "DescribeVpcEndpointServicePermissions")  # fmt: skip
-SNAPSHOTS_PER_PERIOD = 2
+SNAPSHOTS_PER_PERIOD = 1
 
 
 def long_run_reads(reads: dict[str, int], periods: float, n: int, budget: int) -> dict[str, float]:

@@ -198,7 +198,9 @@ class Snapshot:
         self.tags: dict[str, list[dict[str, str]]] = {}  # ELBv2 tags by ARN, as AWS lists them
         self.services: list[dict[str, Any]] = []  # endpoint services with our cluster tag
         self.connections: dict[str, list[dict[str, Any]]] = {}  # by service id
-        self.records: dict[str, list[dict[str, Any]]] = {}  # by hosted zone id, read lazily
+        # By hosted zone id, read lazily: records by (lower-case name, type).
+        self.records: dict[str, dict[tuple[str, str], list[dict[str, Any]]]] = {}
+        self._indexes: dict[str, Any] = {}
         self._memo: dict[Any, Any] = {}
         self._lock = threading.Lock()
         self._gate = Gates()
@@ -348,7 +350,8 @@ class Snapshot:
     def _target_groups(self, params: Mapping[str, Any]) -> Any:
         if set(params) == {"Names"}:
             names = set(params["Names"])
-            found = [tg for tg in self.target_groups.values() if tg["TargetGroupName"] in names]
+            by_name = self._index("tg-name", self._tgs_by_name)
+            found = [tg for n in sorted(names) for tg in by_name.get(n, [])]
             if len(found) < len(names):
                 return AwsError(
                     "not_found",
@@ -358,15 +361,38 @@ class Snapshot:
                 )
             return {"TargetGroups": found}
         if set(params) == {"LoadBalancerArn"}:
-            arn = params["LoadBalancerArn"]
-            return {
-                "TargetGroups": [
-                    tg
-                    for tg in self.target_groups.values()
-                    if arn in (tg.get("LoadBalancerArns") or [])
-                ]
-            }
+            by_lb = self._index("tg-lb", self._tgs_by_load_balancer)
+            return {"TargetGroups": list(by_lb.get(params["LoadBalancerArn"], []))}
         return None
+
+    # Indexes, built once per snapshot on first use: a lookup per object must not scan every
+    # object's resources (N lookups of N items each, at N=1000, cost more than the reads).
+
+    def _index(self, name: str, build: Callable[[], Any]) -> Any:
+        with self._lock:
+            if name not in self._indexes:
+                self._indexes[name] = build()
+            return self._indexes[name]
+
+    def _tgs_by_name(self) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for tg in self.target_groups.values():
+            out.setdefault(tg["TargetGroupName"], []).append(tg)
+        return out
+
+    def _tgs_by_load_balancer(self) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for tg in self.target_groups.values():
+            for lb in tg.get("LoadBalancerArns") or []:
+                out.setdefault(lb, []).append(tg)
+        return out
+
+    def _services_by_tag(self) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        out: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for service in self.services:
+            for tag in service.get("Tags", []):
+                out.setdefault((tag.get("Key", ""), tag.get("Value", "")), []).append(service)
+        return out
 
     def _tags(self, params: Mapping[str, Any]) -> Any:
         arns = list(params.get("ResourceArns") or [])
@@ -382,20 +408,16 @@ class Snapshot:
         if not name.startswith("tag:"):
             return None
         key = name[4:]
-        return {
-            "ServiceConfigurations": [
-                s
-                for s in self.services
-                if any(t.get("Key") == key and t.get("Value") in values for t in s.get("Tags", []))
-            ]
-        }
+        by_tag = self._index("services-tag", self._services_by_tag)
+        found = {id(s): s for v in values for s in by_tag.get((key, v), [])}
+        return {"ServiceConfigurations": [s for s in self.services if id(s) in found]}
 
     def _connections(self, params: Mapping[str, Any]) -> Any:
         filters = _filters(params)
         ids = filters.get("service-id")
         if set(params) != {"Filters"} or set(filters) != {"service-id"} or ids is None:
             return None
-        known = {s["ServiceId"] for s in self.services}
+        known = self._index("service-ids", lambda: {s["ServiceId"] for s in self.services})
         if not set(ids) <= known:
             return None
         return {"VpcEndpointConnections": [c for i in ids for c in self.connections.get(i, [])]}
@@ -414,14 +436,15 @@ class Snapshot:
             return self._call("route53", "list_resource_record_sets", **params)
         with self._gate(("records", zone)):
             records = self._zone_records(zone)
-        match = [r for r in records if r["Name"].rstrip(".").lower() == name and r["Type"] == rtype]
+        match = records.get((name, rtype), [])
         return {"ResourceRecordSets": match[:1], "IsTruncated": False, "MaxItems": "1"}
 
-    def _zone_records(self, zone: str) -> list[dict[str, Any]]:
+    def _zone_records(self, zone: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
+        """The zone's records by (lower-case name without the final dot, type)."""
         with self._lock:
-            records = self.records.get(zone)
-        if records is None:
-            records = []
+            known = self.records.get(zone)
+        if known is None:
+            records: list[dict[str, Any]] = []
             page: dict[str, Any] = {"HostedZoneId": zone, "MaxItems": "300"}
             while True:
                 answer = self._call("route53", "list_resource_record_sets", **page)
@@ -430,9 +453,13 @@ class Snapshot:
                     break
                 page["StartRecordName"] = answer["NextRecordName"]
                 page["StartRecordType"] = answer["NextRecordType"]
+            known = {}
+            for record in records:
+                key = (record["Name"].rstrip(".").lower(), record["Type"])
+                known.setdefault(key, []).append(record)
             with self._lock:
-                self.records[zone] = records
-        return records
+                self.records[zone] = known
+        return known
 
 
 _ANSWERS: dict[tuple[str, str], Callable[[Snapshot, Mapping[str, Any]], Any]] = {
