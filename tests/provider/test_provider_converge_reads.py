@@ -19,6 +19,19 @@ from privatelink_operator.testing.aws import AwsEmulator
 from privatelink_operator.testing.world import World
 
 
+def one_pass(passes: Pass, spec: dict[str, Any], reads: ConvergeReads) -> Outcome:
+    """One pass of ``passes``' object reading through ``reads`` (its status is not kept)."""
+    return reconcile_service(
+        passes.aws,
+        passes.owner,
+        parse(spec),
+        passes.status,
+        passes.generation,
+        now=datetime.now(UTC),
+        reads=reads,
+    )
+
+
 def converge_as_the_operator_does(
     passes: Pass, spec: dict[str, Any], inventory: Inventory | None = None
 ) -> Outcome:
@@ -28,15 +41,7 @@ def converge_as_the_operator_does(
     kept: ConvergeReads | None = None
     for _ in range(8):
         reads = kept if kept is not None else ConvergeReads(passes.aws, 60.0)
-        outcome = reconcile_service(
-            passes.aws,
-            passes.owner,
-            parse(spec),
-            passes.status,
-            passes.generation,
-            now=datetime.now(UTC),
-            reads=reads,
-        )
+        outcome = one_pass(passes, spec, reads)
         passes.status = apply_status(passes.status, outcome.status)
         kept = reads if reads.after_pass(outcome) else None
         if kept is None and inventory is not None and outcome.plan.stall is None:
@@ -99,25 +104,19 @@ def test_a_pass_after_a_write_to_a_service_reads_that_service_again(
     spec = spec_dict(world, wildcard_certificate)
     converge_as_the_operator_does(passes, spec)
     reads = ConvergeReads(provider_aws, 60.0)
-    first = reconcile_service(
-        provider_aws, owner, parse(spec), passes.status, passes.generation, reads=reads
-    )
+    first = one_pass(passes, spec, reads)
     assert not first.plan.steps
     tg_arn = passes.status["targetGroupArn"]
     world.client("elbv2").deregister_targets(
         TargetGroupArn=tg_arn, Targets=[{"Id": "10.0.1.10", "Port": 8443}]
     )
 
-    cached = reconcile_service(
-        provider_aws, owner, parse(spec), passes.status, passes.generation, reads=reads
-    )
+    cached = one_pass(passes, spec, reads)
     assert not cached.plan.steps  # nothing written to ELBv2 since the read: kept answers stand
     # A write of this object to ELBv2 (a step as a pass would run it: tagging its NLB).
     reads.wrote([_tag_step(passes.status["loadBalancerArn"])])
 
-    fresh = reconcile_service(
-        provider_aws, owner, parse(spec), passes.status, passes.generation, reads=reads
-    )
+    fresh = one_pass(passes, spec, reads)
     assert [s.resource for s in fresh.plan.steps] == ["targets"], fresh.plan.to_text()
 
 
@@ -143,9 +142,7 @@ def test_a_failed_pass_leaves_nothing_kept_for_the_next(
     spec = spec_dict(world, wildcard_certificate, subnetIds=["subnet-0000000000000dead"])
     passes.generation += 1
     reads = ConvergeReads(provider_aws, 60.0)
-    outcome = reconcile_service(
-        provider_aws, owner, parse(spec), passes.status, passes.generation, reads=reads
-    )
+    outcome = one_pass(passes, spec, reads)
     assert outcome.plan.stall is not None
     assert reads.after_pass(outcome) is False
 
