@@ -8,7 +8,10 @@ reaches ``classify``: ``Retry`` (come back later), ``NotFound`` (an answer, not 
 
 Before AWS can throttle, a client-side :class:`RateLimiter` paces every HTTP attempt with token
 buckets per service and operation class (``elbv2:Describe*=50:200``: 50 calls/s, burst 200),
-so a burst of hundreds of new objects queues here instead of tripping AWS's limits.
+so a burst of hundreds of new objects queues here instead of tripping AWS's limits. The
+buckets adapt: AWS's limits are per account, shared with every other client in it, so when AWS
+throttles a call anyway its bucket halves its rate, and climbs back to the configured rate as
+answers come without throttling.
 """
 
 from __future__ import annotations
@@ -316,6 +319,10 @@ def throttle_rules(spec: str | None = None) -> list[ThrottleRule]:
     return [*parse_throttle(spec), *parse_throttle(DEFAULT_THROTTLE)]
 
 
+# How low a bucket's rate may adapt when AWS throttles (a fraction of the configured rate).
+MIN_RATE_FRACTION = 1 / 8
+
+
 class TokenBucket:
     """A token bucket that hands out reservations: callers wait in arrival order, never spin."""
 
@@ -327,6 +334,8 @@ class TokenBucket:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.rate = rate
+        self.max_rate = rate
+        self.min_rate = rate * MIN_RATE_FRACTION
         self.burst = burst
         self._clock = clock
         self._sleep = sleep
@@ -337,9 +346,7 @@ class TokenBucket:
     def reserve(self) -> float:
         """Take one token; the seconds to wait before using it (0: at once)."""
         with self._lock:
-            now = self._clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-            self._last = now
+            self._refill()
             self._tokens -= 1.0
             return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
@@ -349,6 +356,28 @@ class TokenBucket:
         if delay > 0:
             self._sleep(delay)
         return delay
+
+    # Adaptive: AWS's limits are per account, shared with every other client of it. When AWS
+    # throttles one of our calls anyway, the bucket halves its rate and empties (others
+    # are using the account's budget); every answer that is not throttling gives back a
+    # fiftieth of the configured rate, up to it (additive increase, multiplicative decrease).
+
+    def throttled(self) -> None:
+        with self._lock:
+            self._refill()
+            self.rate = max(self.min_rate, self.rate / 2)
+            self._tokens = min(self._tokens, 0.0)
+
+    def answered(self) -> None:
+        with self._lock:
+            if self.rate < self.max_rate:
+                self._refill()
+                self.rate = min(self.max_rate, self.rate + self.max_rate / 50)
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+        self._last = now
 
 
 @dataclass
@@ -360,6 +389,7 @@ class RateLimiter:
     sleep: Callable[[float], None] = time.sleep
     waited: dict[str, float] = field(default_factory=dict)  # seconds waited, by rule
     taken: Counter[str] = field(default_factory=Counter)  # tokens taken, by rule
+    throttled: Counter[str] = field(default_factory=Counter)  # AWS throttled anyway, by rule
     _buckets: dict[str, TokenBucket] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -381,6 +411,30 @@ class RateLimiter:
             if delay > 0:
                 self.waited[rule.key] = self.waited.get(rule.key, 0.0) + delay
         return delay
+
+    def feedback(self, service: str) -> Callable[..., None]:
+        """A botocore ``needs-retry`` handler: every answer tells its bucket whether AWS
+        throttled it (:meth:`TokenBucket.throttled`) or not."""
+
+        def needs_retry(response: Any = None, operation: Any = None, **_: Any) -> None:
+            if operation is None or not isinstance(response, tuple) or len(response) != 2:
+                return  # no answer at all (a connection error): says nothing of the rate
+            rule = self.rule_for(service, str(operation.name))
+            if rule is None:
+                return
+            with self._lock:
+                bucket = self._buckets.get(rule.key)
+            if bucket is None:
+                return
+            parsed = response[1] if isinstance(response[1], dict) else {}
+            if parsed.get("Error", {}).get("Code") in metrics.THROTTLING_CODES:
+                bucket.throttled()
+                with self._lock:
+                    self.throttled[rule.key] += 1
+            else:
+                bucket.answered()
+
+        return needs_retry
 
     def hook(self, service: str) -> Callable[..., None]:
         """A botocore ``before-send`` handler: every HTTP attempt (retries too) takes a token."""
@@ -466,6 +520,7 @@ class AwsClients:
                 events.register("after-call-error", self.counter._on_call_error)
                 events.register("needs-retry", self.counter._on_retry)
                 events.register("before-send", self.limiter.hook(service))
+                events.register("needs-retry", self.limiter.feedback(service))
                 self._clients[service] = client
             return self._clients[service]
 

@@ -136,3 +136,48 @@ def test_every_http_attempt_against_the_emulator_takes_a_token(aws_emulator: obj
     clients.elbv2.describe_load_balancers()
 
     assert clients.limiter.taken["elbv2:Describe*"] == 3
+
+
+def test_a_throttled_bucket_halves_its_rate_and_climbs_back_with_answers() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(rate=8, burst=10, clock=clock, sleep=clock.sleep)
+
+    bucket.throttled()
+    assert bucket.rate == 4
+    assert bucket.acquire() == pytest.approx(1 / 4)  # emptied: the next call waits
+    for _ in range(10):
+        bucket.throttled()
+    assert bucket.rate == pytest.approx(8 / 8)  # never below an eighth of the configured rate
+
+    for _ in range(100):
+        bucket.answered()
+    assert bucket.rate == 8  # and never above it
+
+
+def test_aws_throttling_slows_the_operation_class_down_until_calls_succeed_again(
+    aws_emulator: object,
+) -> None:
+    from privatelink_operator.aws import SERVICES
+    from privatelink_operator.testing.aws import AwsEmulator
+
+    assert isinstance(aws_emulator, AwsEmulator)
+    import boto3
+
+    session = boto3.Session(
+        aws_access_key_id="111111111111", aws_secret_access_key="x", region_name="us-east-1"
+    )
+    clients = AwsClients(
+        session=session,
+        max_attempts=4,
+        endpoint_urls=dict.fromkeys(SERVICES, aws_emulator.endpoint_url),
+        throttle="ec2:Describe*=40:100",
+    )
+    aws_emulator.faults.throttle("ec2", "DescribeSubnets", times=2)
+    clients.call("ec2", "describe_subnets")  # two throttled attempts, then an answer
+
+    bucket = clients.limiter._buckets["ec2:Describe*"]
+    assert clients.limiter.throttled["ec2:Describe*"] == 2
+    assert bucket.rate == pytest.approx(40 / 4 + 40 / 50)  # halved twice, one answer back
+    for _ in range(40):
+        clients.call("ec2", "describe_subnets")
+    assert bucket.rate == 40
