@@ -48,7 +48,8 @@ crds: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m privatelink_operator sandbox $(DEMO_ARGS)
 
-# The operator at scale against both emulators (bench/README.md). BENCH_N="1 10 100 500 1000".
+# The operator at scale against both emulators (bench/README.md): N = 1 10 100 500 1000, about
+# 40 minutes; BENCH_N="1 10 100" for a few minutes.
 bench: $(STAMP)
 	$(BIN)/pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e '.[dev,bench]'
 	$(BIN)/python -m privatelink_operator.bench $(BENCH_ARGS)

@@ -33,12 +33,12 @@ KOPF_TIMER_CPU_PER_MINUTE_AT_1000 = 1.5  # no-op per-object timer every 30 s, 10
 
 @dataclass(frozen=True)
 class BenchConfig:
-    drift_period: float = 20.0
+    drift_period: float = 30.0
     steady_periods: float = 2.0  # how many drift periods of steady state to observe
     # Drift periods between all Ready and the steady-state window: the shared inventory learns
     # listeners and per-resource details during the first one.
     warmup_periods: float = 1.0
-    timeout: float = 900.0  # for all Ready, per N
+    timeout: float = 1800.0  # for all Ready, per N
     poll: float = 0.25
     floor_workers: int = 6
     operator_args: tuple[str, ...] = ()
