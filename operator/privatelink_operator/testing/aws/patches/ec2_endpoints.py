@@ -165,12 +165,18 @@ def _visible(config: Any, account: str) -> bool:
     )
 
 
-def _tags_of(resource: Any) -> list[dict[str, str]]:
-    return [{"Key": t["key"], "Value": t["value"]} for t in resource.get_tags()]
-
-
 def _tag_dict(resource: Any) -> dict[str, str]:
+    """The resource's tags, straight from the backend's tag table by resource id: moto's
+    ``get_tags`` scans every tag of the region for each resource, so describing N services
+    cost O(N^2) and the emulator, not AWS's rate limits, set the pace at N=1000."""
+    table = getattr(getattr(resource, "ec2_backend", None), "tags", None)
+    if isinstance(table, dict):
+        return dict(table.get(resource.id, {}))
     return {t["key"]: t["value"] for t in resource.get_tags()}
+
+
+def _tags_of(resource: Any) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in _tag_dict(resource).items()]
 
 
 def _service_configuration(config: Any) -> dict[str, Any]:
