@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import copy
 import logging
 import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import kopf
 from pydantic import ValidationError
@@ -31,6 +30,7 @@ from .provider.desired import Target
 from .provider.inventory import DETAIL_BUDGET, Inventory
 from .provider.readcache import ConvergeReads
 from .provider.reconcile import Outcome, delete_service, reconcile_service
+from .specs import SpecCache
 from .status import Condition, Stall, merge_conditions, summarize
 
 PLS = "privatelinkservices"
@@ -93,25 +93,7 @@ def _inventory() -> Inventory | None:
     return CONFIG.inventory
 
 
-SpecT = TypeVar("SpecT", PrivateLinkServiceSpec, PrivateLinkEndpointSpec)
-_specs: dict[str, tuple[dict[str, Any], Any]] = {}  # by uid: the last spec and its model
-
-
-def _parsed(model: type[SpecT], uid: str, spec: Any) -> SpecT:
-    """The spec's model, parsed again only when the spec changed.
-
-    Validation evaluates the CEL rules in Python (about 14 ms a spec, most of a quiet pass's
-    CPU); the API server has enforced them already, and the spec changes far less often than
-    passes run. Raises ValidationError like ``model_validate``.
-    """
-    raw = dict(spec or {})
-    hit = _specs.get(uid)
-    if hit is not None and hit[0] == raw and isinstance(hit[1], model):
-        parsed: SpecT = hit[1]
-        return parsed
-    parsed = model.model_validate(raw)
-    _specs[uid] = (copy.deepcopy(raw), parsed)
-    return parsed
+_specs = SpecCache()  # parsed specs by uid (specs.py)
 
 
 def stall_of(outcome: Outcome) -> bool:
@@ -268,7 +250,7 @@ async def pls_pass(body: Any, namespace: str, name: str, uid: str, indexes: Any)
     status = dict(body.get("status") or {})
     generation = body.get("metadata", {}).get("generation")
     try:
-        spec = _parsed(PrivateLinkServiceSpec, uid, body.get("spec"))
+        spec = _specs.parsed(PrivateLinkServiceSpec, uid, body.get("spec"))
     except ValidationError as exc:
         await kube.patch_status(PLS, namespace, name, _invalid_spec_status(exc, status, generation))
         return CONFIG.drift_period
@@ -406,7 +388,7 @@ async def _loop(
     finally:
         _wake.pop(key, None)
         _converging.pop(uid, None)
-        _specs.pop(uid, None)
+        _specs.forget(uid)
         metrics.forget_object(KINDS[plural], namespace, name)
 
 
@@ -564,7 +546,7 @@ async def ple_pass(
     status = dict(body.get("status") or {})
     generation = body.get("metadata", {}).get("generation")
     try:
-        spec = _parsed(PrivateLinkEndpointSpec, uid, body.get("spec"))
+        spec = _specs.parsed(PrivateLinkEndpointSpec, uid, body.get("spec"))
     except ValidationError as exc:
         await kube.patch_status(PLE, namespace, name, _invalid_spec_status(exc, status, generation))
         return CONFIG.drift_period

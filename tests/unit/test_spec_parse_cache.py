@@ -1,4 +1,6 @@
-"""The operator parses (and CEL-checks) a spec again only when it changed."""
+"""The operator parses (and CEL-checks) a spec again only when it changed.
+
+Not through ``handlers``: importing it registers kopf handlers for the whole test session."""
 
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from privatelink_operator import handlers
 from privatelink_operator.api import PrivateLinkEndpointSpec, PrivateLinkServiceSpec
+from privatelink_operator.specs import SpecCache
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -27,7 +29,8 @@ def _spec(kind: str) -> dict[str, Any]:
 
 def test_the_same_spec_is_not_validated_again(monkeypatch: pytest.MonkeyPatch) -> None:
     spec = _spec("PrivateLinkService")
-    first = handlers._parsed(PrivateLinkServiceSpec, "uid-1", spec)
+    cache = SpecCache()
+    first = cache.parsed(PrivateLinkServiceSpec, "uid-1", spec)
     calls = []
     original = PrivateLinkServiceSpec.model_validate
 
@@ -36,13 +39,13 @@ def test_the_same_spec_is_not_validated_again(monkeypatch: pytest.MonkeyPatch) -
         return original(*args, **kwargs)
 
     monkeypatch.setattr(PrivateLinkServiceSpec, "model_validate", counting)
-    again = handlers._parsed(PrivateLinkServiceSpec, "uid-1", copy.deepcopy(spec))
+    again = cache.parsed(PrivateLinkServiceSpec, "uid-1", copy.deepcopy(spec))
     assert again is first
     assert calls == []
 
     changed = copy.deepcopy(spec)
     changed["tags"] = {"team": "other"}
-    third = handlers._parsed(PrivateLinkServiceSpec, "uid-1", changed)
+    third = cache.parsed(PrivateLinkServiceSpec, "uid-1", changed)
     assert calls == [1]
     assert third.tags == {"team": "other"}
 
@@ -50,9 +53,10 @@ def test_the_same_spec_is_not_validated_again(monkeypatch: pytest.MonkeyPatch) -
 def test_a_spec_changed_in_place_is_parsed_again() -> None:
     spec = _spec("PrivateLinkService")
     live = copy.deepcopy(spec)
-    first = handlers._parsed(PrivateLinkServiceSpec, "uid-2", live)
+    cache = SpecCache()
+    first = cache.parsed(PrivateLinkServiceSpec, "uid-2", live)
     live["tags"] = {"team": "mutated"}  # kopf updates a body in place
-    second = handlers._parsed(PrivateLinkServiceSpec, "uid-2", live)
+    second = cache.parsed(PrivateLinkServiceSpec, "uid-2", live)
     assert second is not first
     assert second.tags == {"team": "mutated"}
 
@@ -60,6 +64,7 @@ def test_a_spec_changed_in_place_is_parsed_again() -> None:
 def test_an_invalid_spec_fails_every_time() -> None:
     bad = _spec("PrivateLinkEndpoint")
     bad = {**bad, "serviceName": 42}
+    cache = SpecCache()
     for _ in range(2):
         with pytest.raises(ValidationError):
-            handlers._parsed(PrivateLinkEndpointSpec, "uid-3", bad)
+            cache.parsed(PrivateLinkEndpointSpec, "uid-3", bad)
