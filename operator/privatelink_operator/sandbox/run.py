@@ -166,6 +166,7 @@ class Sandbox:
         return time.monotonic() - self.started
 
     def step(self, text: str) -> None:
+        raise_pending_interrupt()
         self.display.step(self.elapsed(), text)
 
     def defer(self, what: str, action: Callable[[], None]) -> None:
@@ -470,6 +471,7 @@ class Sandbox:
         return pls, ple
 
     def check_operators(self) -> None:
+        raise_pending_interrupt()
         for operator in self.operators:
             if not operator.alive:
                 raise SandboxFailed(f"the {operator.name} exited:\n{_tail(operator.log())}")
@@ -691,11 +693,24 @@ def _is_zombie(pid: int) -> bool:
         return True
 
 
+# Signals received inside ``_signals_raise`` that the sandbox has not acted on yet. A handler's
+# exception is lost when the signal lands in a weakref or ``__del__`` callback (Python prints
+# "Exception ignored" and goes on): the main thread's loops raise it again from here.
+_pending_signals: list[int] = []
+
+
+def raise_pending_interrupt() -> None:
+    """Raise :class:`Interrupted` for a signal whose handler's exception was swallowed."""
+    if _pending_signals and threading.current_thread() is threading.main_thread():
+        raise Interrupted(_pending_signals[0])
+
+
 @contextlib.contextmanager
 def _signals_raise() -> Iterator[None]:
     """SIGINT and SIGTERM raise :class:`Interrupted` inside the block (main thread only)."""
 
     def handler(signum: int, frame: FrameType | None) -> None:
+        _pending_signals.append(signum)
         raise Interrupted(signum)
 
     saved = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -745,6 +760,7 @@ def run_sandbox(options: Options, out: TextIO | None = None) -> int:
             if options.keep:
                 sandbox.keep_running()
         except Interrupted as stop:
+            _pending_signals.clear()
             display.unwatch()
             display.line(f"\n{stop.args[0]}: stopping")
             code = 0 if options.keep and stop.signum == signal.SIGINT else 128 + stop.signum
