@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import sys
@@ -178,3 +179,63 @@ def test_control_api_answers_404_for_unknown_paths(aws_emulator: Any) -> None:
     with pytest.raises(urllib.error.HTTPError) as excinfo:
         opener.open(aws_emulator.endpoint_url + "/_emulator/nope")
     assert excinfo.value.code == 404
+
+
+def _connection(aws_emulator: Any) -> http.client.HTTPConnection:
+    host, port = aws_emulator.endpoint_url.split("//", 1)[1].rsplit(":", 1)
+    return http.client.HTTPConnection(host, int(port), timeout=10)
+
+
+def test_connections_stay_open_between_calls_as_aws_endpoints_do(
+    aws_emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """werkzeug closes every connection; the emulator keeps them (each client would otherwise
+    pay a TCP connect per call, which no client pays against AWS)."""
+    import urllib3.connection
+
+    connects: list[Any] = []
+    real = urllib3.connection.connection.create_connection
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        connects.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(urllib3.connection.connection, "create_connection", counting)
+    ec2 = boto3.client(
+        "ec2",
+        endpoint_url=aws_emulator.endpoint_url,
+        region_name=aws_emulator.region,
+        aws_access_key_id=PROVIDER_ACCOUNT,
+        aws_secret_access_key="emulated",
+    )
+    for _ in range(5):
+        ec2.describe_vpcs()
+    assert len(connects) == 1
+
+
+def test_a_kept_connection_serves_the_next_request_after_a_body_nobody_reads(
+    aws_emulator: Any,
+) -> None:
+    conn = _connection(aws_emulator)
+    # A body on a path whose handler reads none, then requests on the same connection.
+    conn.request("GET", "/_emulator/health", body=b"x" * 5000, headers={"Content-Length": "5000"})
+    first = conn.getresponse()
+    assert first.status == 200 and first.getheader("Connection") != "close"
+    first.read()
+    sock = conn.sock
+    for _ in range(3):
+        conn.request("GET", "/_emulator/health")
+        answer = conn.getresponse()
+        assert answer.status == 200
+        assert b'"ok": true' in answer.read()
+    assert conn.sock is sock  # never reconnected
+    conn.close()
+
+
+def test_a_chunked_request_still_closes_its_connection(aws_emulator: Any) -> None:
+    conn = _connection(aws_emulator)
+    conn.request("POST", "/_emulator/health", body=iter([b"abc"]), encode_chunked=True)
+    answer = conn.getresponse()
+    answer.read()
+    assert answer.getheader("Connection") == "close"
+    conn.close()

@@ -52,12 +52,14 @@ class EmulatorApp:
     # -- WSGI entry -------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO", "")
-        if path.startswith("/_emulator/"):
-            status, payload = self._control(environ, path)
-            return self._json(start_response, status, payload)
+        # The whole body first, whatever the path: the server keeps connections alive, so an
+        # unread byte would be taken for the next request's first line.
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
+        if path.startswith("/_emulator/"):
+            status, payload = self._control(environ, path)
+            return self._json(start_response, status, payload)
         info = identify(environ, body)
         if info is None:  # moto's own API (/moto-api/...), unsigned calls
             with STATE.lock:

@@ -13,6 +13,7 @@ import json
 import os
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -49,6 +50,26 @@ def build_app(delays: Delays | None = None) -> Any:
     return EmulatorApp(DomainDispatcherApplication(create_backend_app), moto.__version__)
 
 
+class _NoDrain:
+    """A request handler's input for keep-alive: werkzeug's drain after each response (one read
+    of 10 MB, safe only because it closes every connection) reads nothing instead of blocking
+    on the client's next request. Every other read goes through."""
+
+    _DRAIN = 10_000_000
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def read(self, size: int = -1) -> bytes:
+        if size >= self._DRAIN:
+            return b""
+        data: bytes = self._raw.read(size)
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 0,
@@ -67,6 +88,26 @@ def serve(
         # Keep-alive, as AWS's endpoints do: HTTP/1.0 (werkzeug's default) would make every
         # client open a TCP connection per call, a cost no client pays against AWS.
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            # Status line, headers and body leave in separate writes: with Nagle's algorithm on
+            # a kept-alive connection, the client's delayed ACK would hold each answer 40 ms.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.rfile = _NoDrain(self.rfile)  # type: ignore[assignment]
+
+        def send_header(self, keyword: str, value: str) -> None:
+            # werkzeug closes every connection, because http.server cannot drain a request
+            # body the application left unread. EmulatorApp reads every body whole, so only
+            # a chunked request (which botocore does not send) still needs the close.
+            if (
+                keyword.lower() == "connection"
+                and value.lower() == "close"
+                and "chunked" not in self.headers.get("Transfer-Encoding", "").lower()
+                and self.headers.get("Connection", "").lower() != "close"
+            ):
+                return
+            super().send_header(keyword, value)
 
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
             if verbose:
