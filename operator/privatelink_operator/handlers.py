@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
+import gc
 import logging
 import random
 import time
@@ -27,7 +29,7 @@ from .aws import AwsClients, AwsError
 from .consumer.reconcile import EndpointOutcome, delete_endpoint, reconcile_endpoint
 from .ownership import ADOPT_ANNOTATION, Owner
 from .provider.desired import Target
-from .provider.inventory import DETAIL_BUDGET, Inventory
+from .provider.inventory import DETAIL_BUDGET, Inventory, SharedView
 from .provider.readcache import ConvergeReads
 from .provider.reconcile import Outcome, delete_service, reconcile_service
 from .specs import SpecCache
@@ -148,6 +150,12 @@ async def configure(**kw: Any) -> None:
         concurrent.futures.ThreadPoolExecutor(CONFIG.workers, thread_name_prefix="pass")
     )
     _aws()
+    # Everything loaded so far (modules, botocore's models, kopf's registries: about 150,000
+    # objects) lives as long as the process: out of the cyclic collector's sight, a full
+    # collection (one a drift period or so, as each snapshot's answers reach the oldest
+    # generation) scans only what the operator keeps for its objects, not the imports too.
+    gc.collect()
+    gc.freeze()
 
 
 # -- the Service's endpoints, for backend.serviceRef ------------------------------------------
@@ -278,23 +286,49 @@ async def pls_pass(body: Any, namespace: str, name: str, uid: str, indexes: Any)
         inventory.stable if inventory is not None else _aws(), CONFIG.drift_period
     )
 
+    used: list[SharedView] = []
+
     def one_pass() -> Outcome:
         view = inventory.view(uid) if inventory is not None and drift_check else None
+        if view is not None:
+            used.append(view)
         return reconcile_service(
             _aws(), owner, spec, status, generation, targets, view=view, reads=reads
         )
 
-    # Passes of objects already converging go first (slots): each object's chain flows on.
-    priority = slots.CONVERGING if kept is not None else slots.OTHER
-    outcome = await _slots().run(priority, one_pass)
-    if inventory is not None and (outcome.done or outcome.requeue is not None or stall_of(outcome)):
-        inventory.changed(uid)
-    # Still converging (it wrote, or waits for AWS): the next pass reuses what this one read
-    # and did not change. Done, stalled or failed (an exception): the next pass reads afresh.
-    if reads.after_pass(outcome):
-        _converging[uid] = reads
-    elif inventory is not None and not stall_of(outcome):
-        inventory.learn(uid, reads.kept())  # its details: no cold reads in the next check
+    # What a drift check's result depends on besides the spec and what it reads from AWS.
+    inputs = (generation, targets, owner, status)
+    memo: Outcome | None = None
+    if inventory is not None and drift_check and kept is None:
+        # Its last check found nothing to do and the snapshot answers its reads alike: that
+        # pass again would find the same, so it is not run (no thread, no slot).
+        memo = inventory.still_quiet(uid, spec, inputs)
+    if memo is not None:
+        outcome = dataclasses.replace(memo, events=list(memo.events))
+    else:
+        # Passes of objects already converging go first (slots): each object's chain flows on.
+        priority = slots.CONVERGING if kept is not None else slots.OTHER
+        outcome = await _slots().run(priority, one_pass)
+        if inventory is not None and (
+            outcome.done or outcome.requeue is not None or stall_of(outcome)
+        ):
+            inventory.changed(uid)
+        # Still converging (it wrote, or waits for AWS): the next pass reuses what this one
+        # read and did not change. Done, stalled or failed (an exception): the next pass reads
+        # afresh.
+        if reads.after_pass(outcome):
+            _converging[uid] = reads
+        elif inventory is not None and not stall_of(outcome):
+            inventory.learn(uid, reads.kept())  # its details: no cold reads in the next check
+        if (
+            inventory is not None
+            and outcome.quiet
+            and used
+            and outcome.requeue is None
+            and not changes(status, outcome.status)
+        ):
+            quiet = dataclasses.replace(outcome, events=list(outcome.events))
+            inventory.remember_quiet(uid, spec, inputs, used[0], quiet)
     stall = outcome.plan.stall
     metrics.observe_reconcile(
         "PrivateLinkService",

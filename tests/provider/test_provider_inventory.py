@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from provider_helpers import Pass, apply_status, parse, spec_dict
 
 from privatelink_operator.aws import AwsClients
@@ -290,3 +291,96 @@ def test_a_snapshot_reads_the_tags_of_a_budget_of_resources_not_of_all(
     # Over the snapshots every resource's tags were read again (none left behind).
     assert len(seen) == 24
     assert min(seen.values()) > 1000.0 + 31, seen
+
+
+def _quiet_check(passes: Pass, spec: Any, inventory: Inventory) -> Any:
+    """A drift check of one object through ``inventory``, remembered if it found nothing."""
+    view = inventory.view(passes.owner.uid)
+    assert view is not None
+    outcome = reconcile_service(
+        passes.aws, passes.owner, spec, passes.status, passes.generation, view=view
+    )
+    assert outcome.quiet and not outcome.plan.steps
+    inventory.remember_quiet(passes.owner.uid, spec, ("inputs", passes.generation), view, outcome)
+    return outcome
+
+
+@pytest.fixture
+def three(
+    provider_aws: AwsClients,
+    aws_emulator: AwsEmulator,
+    owner: Owner,
+    world: World,
+    wildcard_certificate: str,
+) -> list[tuple[Pass, dict[str, Any]]]:
+    return fleet(provider_aws, aws_emulator, owner, world, wildcard_certificate, 3)
+
+
+def test_a_drift_check_that_would_find_the_same_again_is_answered_without_a_pass_or_a_call(
+    three: list[tuple[Pass, dict[str, Any]]],
+    provider_aws: AwsClients,
+    aws_emulator: AwsEmulator,
+    owner: Owner,
+    world: World,
+) -> None:
+    objects = three
+    clock = Clock()
+    # Details (target health, attributes, permissions) of one object per snapshot: with three
+    # objects, each one's details stay fresh for three periods.
+    inventory = Inventory(provider_aws, owner.cluster, max_age=30.0, clock=clock, detail_budget=1)
+    specs = [parse(spec) for _, spec in objects]
+    outcomes = [_quiet_check(p, s, inventory) for (p, _), s in zip(objects, specs, strict=True)]
+    (first, _), (second, _), (third, _) = objects
+    inputs = [("inputs", p.generation) for p, _ in objects]
+
+    # The same snapshot: the same outcome, no AWS call.
+    mark = aws_emulator.calls.mark()
+    assert inventory.still_quiet(first.owner.uid, specs[0], inputs[0]) is outcomes[0]
+    assert aws_emulator.calls.all(since=mark) == []
+    # Anything the pass depends on besides AWS differs: run it.
+    assert inventory.still_quiet(first.owner.uid, parse(objects[0][1]), inputs[0]) is None
+    assert inventory.still_quiet(first.owner.uid, specs[0], ("inputs", 99)) is None
+
+    # Someone changes the first object's listener in the console; the next snapshot shows it.
+    world.client("elbv2").modify_listener(
+        ListenerArn=first.status["listenerArn"], AlpnPolicy=["HTTP1Only"]
+    )
+    clock.now += 31
+    assert inventory.still_quiet(third.owner.uid, specs[2], inputs[2]) is None, "due"
+    # A pass takes the next snapshot and makes the reads all objects share (certificate,
+    # subnets, hosted zones, the zone's records).
+    _quiet_check(second, specs[1], inventory)
+    mark = aws_emulator.calls.mark()
+    assert inventory.still_quiet(third.owner.uid, specs[2], inputs[2]) is outcomes[2]
+    assert inventory.still_quiet(first.owner.uid, specs[0], inputs[0]) is None
+    assert aws_emulator.calls.all(since=mark) == [], "answered from the snapshot alone"
+    # The real pass finds the drift.
+    drifted = reconcile_service(
+        first.aws,
+        first.owner,
+        specs[0],
+        first.status,
+        first.generation,
+        view=inventory.view(first.owner.uid),
+    )
+    assert [d.step.operation for d in drifted.done] == ["modify_listener"]
+    assert inventory.still_quiet(first.owner.uid, specs[0], inputs[0]) is None, "forgotten"
+
+    # Its own write: it reads AWS itself until the next snapshot.
+    inventory.changed(third.owner.uid)
+    assert inventory.still_quiet(third.owner.uid, specs[2], inputs[2]) is None
+
+
+def test_a_quiet_check_whose_details_are_due_again_is_run_to_read_them(
+    three: list[tuple[Pass, dict[str, Any]]], provider_aws: AwsClients, owner: Owner
+) -> None:
+    (passes, spec), (other, other_spec), _ = three
+    clock = Clock()
+    inventory = Inventory(provider_aws, owner.cluster, max_age=30.0, clock=clock)
+    parsed = parse(spec)
+    _quiet_check(passes, parsed, inventory)
+    clock.now += 31
+    _quiet_check(other, parse(other_spec), inventory)  # the next snapshot, the shared reads
+
+    # Three objects, a budget of 10: target health and the rest are read every snapshot.
+    assert inventory.still_quiet(passes.owner.uid, parsed, ("inputs", passes.generation)) is None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..aws import AwsCaller, AwsError
@@ -44,6 +45,17 @@ STABLE = frozenset(
         ("route53", "list_hosted_zones"),
     }
 )
+
+
+# What Snapshot.peek answers for a read it cannot answer without AWS.
+NEEDS_AWS: Any = object()
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Answers alike: equal, or the same error (an error is a new object per snapshot)."""
+    if isinstance(a, AwsError) or isinstance(b, AwsError):
+        return type(a) is type(b) and (a.kind, a.code, str(a)) == (b.kind, b.code, str(b))
+    return bool(a == b)
 
 
 def freeze(value: Any) -> Any:
@@ -291,16 +303,39 @@ class Snapshot:
     def answer(self, service: str, operation: str, params: Mapping[str, Any], uid: str = "") -> Any:
         if self.details is not None and (service, operation) in DETAILS:
             return self._detail(service, operation, params, uid, self.details)
-        handler = _ANSWERS.get((service, operation))
-        if handler is not None:
-            found = handler(self, params)
-            if found is not None:
-                return found
+        found = self._indexed(service, operation, params)
+        if found is not None:
+            return found
         if operation == "list_resource_record_sets":
             return self._record_sets(params)
         key = (service, operation, freeze(params))
         with self._gate(key):
             return self._memo_answer(key, service, operation, params)
+
+    def peek(self, service: str, operation: str, params: Mapping[str, Any]) -> Any:
+        """What :meth:`answer` would answer without calling AWS, or :data:`NEEDS_AWS` (a detail
+        due again, a read this snapshot has not made yet). Never calls AWS: safe on the event
+        loop's thread."""
+        if self.details is not None and (service, operation) in DETAILS:
+            hit = self.details.get((service, operation, freeze(params)), self.detail_age)
+            return NEEDS_AWS if hit is None else hit
+        found = self._indexed(service, operation, params)
+        if found is not None:
+            return found
+        if operation == "list_resource_record_sets":
+            lookup = _record_lookup(params)
+            if lookup is None:
+                return NEEDS_AWS
+            with self._lock:
+                known = self.records.get(lookup[0])
+            return NEEDS_AWS if known is None else _record_answer(known, lookup)
+        with self._lock:
+            return self._memo.get((service, operation, freeze(params)), NEEDS_AWS)
+
+    def _indexed(self, service: str, operation: str, params: Mapping[str, Any]) -> Any:
+        """The answer from the snapshot's pages and indexes, None if they cannot tell."""
+        handler = _ANSWERS.get((service, operation))
+        return handler(self, params) if handler is not None else None
 
     def _memo_answer(
         self, key: Any, service: str, operation: str, params: Mapping[str, Any]
@@ -410,7 +445,11 @@ class Snapshot:
         key = name[4:]
         by_tag = self._index("services-tag", self._services_by_tag)
         found = {id(s): s for v in values for s in by_tag.get((key, v), [])}
-        return {"ServiceConfigurations": [s for s in self.services if id(s) in found]}
+        # In the describe's order, without a scan of every service (once per object: O(N^2)).
+        position = self._index(
+            "services-position", lambda: {id(s): i for i, s in enumerate(self.services)}
+        )
+        return {"ServiceConfigurations": sorted(found.values(), key=lambda s: position[id(s)])}
 
     def _connections(self, params: Mapping[str, Any]) -> Any:
         filters = _filters(params)
@@ -429,15 +468,12 @@ class Snapshot:
 
     def _record_sets(self, params: Mapping[str, Any]) -> Any:
         """``StartRecordName/Type, MaxItems=1`` lookups, from the whole zone read once."""
-        zone = params.get("HostedZoneId", "")
-        name = str(params.get("StartRecordName", "")).rstrip(".").lower()
-        rtype = params.get("StartRecordType")
-        if not name or not rtype or str(params.get("MaxItems")) != "1":
+        lookup = _record_lookup(params)
+        if lookup is None:
             return self._call("route53", "list_resource_record_sets", **params)
-        with self._gate(("records", zone)):
-            records = self._zone_records(zone)
-        match = records.get((name, rtype), [])
-        return {"ResourceRecordSets": match[:1], "IsTruncated": False, "MaxItems": "1"}
+        with self._gate(("records", lookup[0])):
+            records = self._zone_records(lookup[0])
+        return _record_answer(records, lookup)
 
     def _zone_records(self, zone: str) -> dict[tuple[str, str], list[dict[str, Any]]]:
         """The zone's records by (lower-case name without the final dot, type)."""
@@ -462,6 +498,22 @@ class Snapshot:
         return known
 
 
+def _record_lookup(params: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """(zone, name, type) of a ``StartRecordName/Type, MaxItems=1`` lookup, else None."""
+    name = str(params.get("StartRecordName", "")).rstrip(".").lower()
+    rtype = params.get("StartRecordType")
+    if not name or not rtype or str(params.get("MaxItems")) != "1":
+        return None
+    return str(params.get("HostedZoneId", "")), name, str(rtype)
+
+
+def _record_answer(
+    records: Mapping[tuple[str, str], list[dict[str, Any]]], lookup: tuple[str, str, str]
+) -> dict[str, Any]:
+    match = records.get((lookup[1], lookup[2]), [])
+    return {"ResourceRecordSets": match[:1], "IsTruncated": False, "MaxItems": "1"}
+
+
 _ANSWERS: dict[tuple[str, str], Callable[[Snapshot, Mapping[str, Any]], Any]] = {
     ("elbv2", "describe_load_balancers"): Snapshot._load_balancers,
     ("elbv2", "describe_target_groups"): Snapshot._target_groups,
@@ -478,14 +530,27 @@ class SharedView:
     def __init__(self, snapshot: Snapshot, uid: str = "") -> None:
         self.snapshot = snapshot
         self.uid = uid
+        self.reads: list[tuple[str, str, dict[str, Any], Any]] = []  # what it answered
 
     def call(self, service: str, operation: str, **params: Any) -> Any:
         if not operation.startswith(("describe_", "list_", "get_")):
             raise RuntimeError(f"{operation}: the shared view is read-only")
         answer = self.snapshot.answer(service, operation, params, self.uid)
+        self.reads.append((service, operation, params, answer))
         if isinstance(answer, AwsError):
             raise answer
         return answer
+
+
+@dataclass
+class Quiet:
+    """A drift check that found nothing to do: what it was given, what it read, its result."""
+
+    spec: Any
+    inputs: Any  # compared with ==
+    reads: list[tuple[str, str, dict[str, Any], Any]]
+    outcome: Any
+    snapshot: Snapshot
 
 
 # Reads many objects share whose answers may change, but seldom matter within seconds: a
@@ -551,6 +616,7 @@ class Inventory:
         self._snapshot: Snapshot | None = None
         self._lock = threading.Lock()
         self._changed: dict[str, float] = {}
+        self._quiet: dict[str, Quiet] = {}
         self._listeners: dict[str, list[str]] = {}  # learnt from passes since the snapshot
         self._learnt_lock = threading.Lock()
         self.snapshots = 0
@@ -562,6 +628,7 @@ class Inventory:
     def changed(self, uid: str) -> None:
         """This object's resources changed (or may have): it reads AWS until the next snapshot."""
         self._changed[uid] = self.clock()
+        self._quiet.pop(uid, None)
         if self.details is not None:
             self.details.forget(uid)
 
@@ -586,8 +653,41 @@ class Inventory:
 
     def forget(self, uid: str) -> None:
         self._changed.pop(uid, None)
+        self._quiet.pop(uid, None)
         if self.details is not None:
             self.details.forget(uid)
+
+    def remember_quiet(
+        self, uid: str, spec: Any, inputs: Any, view: SharedView, outcome: Any
+    ) -> None:
+        """``uid``'s drift check through ``view`` found nothing to do and changed nothing."""
+        self._quiet[uid] = Quiet(spec, inputs, list(view.reads), outcome, view.snapshot)
+
+    def still_quiet(self, uid: str, spec: Any, inputs: Any) -> Any:
+        """The last quiet check's outcome if a drift check now would be the same pass: the same
+        spec object and inputs, a snapshot not due, nothing written since it, and every read of
+        that check answered alike by the current snapshot. Else None (run the pass). Never
+        calls AWS, takes no snapshot: a check of N objects per period costs N dictionary
+        lookups on the event loop, not N passes in threads."""
+        quiet = self._quiet.get(uid)
+        snapshot = self._snapshot
+        if quiet is None or snapshot is None or quiet.spec is not spec or quiet.inputs != inputs:
+            return None
+        if self.clock() - snapshot.taken_at >= self.max_age:
+            return None  # due: a pass takes the next snapshot
+        if snapshot.taken_at <= self._changed.get(uid, float("-inf")):
+            return None
+        if snapshot is not quiet.snapshot:
+            reads = []
+            for service, operation, params, answer in quiet.reads:
+                now = snapshot.peek(service, operation, params)
+                if now is NEEDS_AWS or not _same(now, answer):
+                    self._quiet.pop(uid, None)
+                    return None
+                reads.append((service, operation, params, now))
+            # This snapshot's answers, not the last one's: that one can go.
+            quiet.reads, quiet.snapshot = reads, snapshot
+        return quiet.outcome
 
     def view(self, uid: str) -> SharedView | None:
         """A view for ``uid``'s drift pass, or None when it must read AWS itself.

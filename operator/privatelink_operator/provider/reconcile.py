@@ -52,6 +52,7 @@ class Outcome:
     events: list[tuple[str, str, str]] = field(default_factory=list)  # (type, reason, message)
     requeue: float | None = None
     done: list[Done] = field(default_factory=list)
+    quiet: bool = False  # a drift check that found nothing to do on the shared view
 
     @property
     def finished(self) -> bool:
@@ -266,7 +267,9 @@ def _quiet_pass(
         return None
     if plan.steps or plan.waits or plan.stall is not None:
         return None
-    return _outcome(plan, desired, actual, status, generation, now, [], blocked=False)
+    outcome = _outcome(plan, desired, actual, status, generation, now, [], blocked=False)
+    outcome.quiet = True
+    return outcome
 
 
 def _stalled_condition(status: Mapping[str, Any]) -> Mapping[str, Any]:
