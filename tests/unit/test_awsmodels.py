@@ -582,3 +582,40 @@ def test_without_opt_out_the_operators_clients_are_trimmed(monkeypatch: pytest.M
     assert aws.trimmed_models
     names = aws.client("ec2").meta.service_model.operation_names
     assert sorted(botocore.xform_name(n) for n in names) == sorted(awsmodels.OPERATIONS["ec2"])
+
+
+def test_answers_keep_only_the_fields_the_operator_reads_and_requests_every_field() -> None:
+    files = awsmodels.committed()
+    models = {rel.split("/")[0]: json.loads(text) for rel, text in files.items() if "/" in rel}
+    read = awsmodels.used_names()
+    assert {"DNSName", "AlpnPolicy", "PrivateDnsNameConfiguration", "VpcEndpointState"} <= read
+    elbv2 = models["elbv2"]["shapes"]
+    full = botocore.loaders.Loader().load_service_model("elbv2", "service-2")["shapes"]
+    # Only in answers: trimmed to what the code names ("CreatedTime" it never reads).
+    assert "CreatedTime" in full["LoadBalancer"]["members"]
+    assert set(elbv2["LoadBalancer"]["members"]) == set(full["LoadBalancer"]["members"]) & read
+    assert "DNSName" in elbv2["LoadBalancer"]["members"]
+    # Also in requests (CreateListener's actions, AddTags' tags): whole.
+    for shape in ("Action", "Tag", "Certificate"):
+        assert elbv2[shape]["members"] == {
+            m: {k: v for k, v in ref.items() if k != "documentation"}
+            for m, ref in full[shape]["members"].items()
+        }, shape
+
+
+def test_the_fields_the_operator_reads_come_from_its_code_not_from_the_emulators(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "testing").mkdir()
+    (tmp_path / "awsmodels").mkdir()
+    code = 'dns = lb["DNSName"]\nx = f"{a}.LoadBalancers[0].State"\n'
+    (tmp_path / "provider.py").write_text(code)
+    (tmp_path / "testing" / "emulator.py").write_text('out = {"CanonicalHostedZoneId": "Z"}\n')
+    (tmp_path / "awsmodels" / "gen.py").write_text('k = "CreatedTime"\n')
+
+    read = awsmodels.used_names(tmp_path)
+
+    assert {"DNSName", "LoadBalancers", "State"} <= read
+    assert "lb" not in read  # a name, not a string
+    assert "CanonicalHostedZoneId" not in read
+    assert "CreatedTime" not in read

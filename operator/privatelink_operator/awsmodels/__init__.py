@@ -10,7 +10,8 @@ also loads the legacy endpoint resolver's ``endpoints`` data, every service of e
 :data:`OPERATIONS` lists every AWS operation the operator can call (a unit test scans the
 package for calls and fails on one missing here). ``python -m privatelink_operator.awsmodels``
 (``make models``) writes, for each service, the model of the API version botocore uses with
-only those operations, the closure of the shapes they reference, and no ``documentation``, to
+only those operations, the closure of the shapes they reference, no ``documentation``, and in
+the structures only answers reach only the fields the operator's code names (:func:`trim`), to
 ``data/<service>/<api-version>/service-2.json``; ``data/endpoints.json``, botocore's
 ``endpoints`` with every partition and all its fields but, in each partition's ``services``,
 only the operator's (:data:`ENDPOINT_PREFIXES`); and ``data/BOTOCORE_VERSION`` (the botocore
@@ -41,6 +42,7 @@ from typing import Any
 
 from botocore.regions import EndpointResolver
 
+PACKAGE = Path(__file__).parent.parent
 DATA = Path(__file__).parent / "data"
 VERSION_FILE = DATA / "BOTOCORE_VERSION"
 ENDPOINTS_FILE = DATA / "endpoints.json"
@@ -160,10 +162,50 @@ def _undocumented(node: Any) -> Any:
     return node
 
 
-def trim(model: Mapping[str, Any], operations: tuple[str, ...]) -> dict[str, Any]:
+def _closure(shapes: Mapping[str, Any], roots: Iterable[str]) -> set[str]:
+    """The shapes ``roots`` reach, themselves included."""
+    reached: set[str] = set()
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name not in reached:
+            reached.add(name)
+            todo.extend(_shape_refs(shapes[name]))
+    return reached
+
+
+def used_names(package: Path = PACKAGE) -> frozenset[str]:
+    """Every word (``[A-Za-z][A-Za-z0-9]*``) of every string constant in the operator's code,
+    ``package`` but its ``awsmodels`` and ``testing`` (the emulators): every field name the
+    operator can read from an answer (``lb["DNSName"]``, ``.get("State", {}).get("Code")``)."""
+    import ast
+    import re
+
+    skip = {package / "awsmodels", package / "testing"}
+    words: set[str] = set()
+    for path in sorted(package.rglob("*.py")):
+        if any(parent in skip for parent in path.parents):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                words.update(re.findall(r"[A-Za-z][A-Za-z0-9]*", node.value))
+    return frozenset(words)
+
+
+def trim(
+    model: Mapping[str, Any], operations: tuple[str, ...], read: Iterable[str] | None = None
+) -> dict[str, Any]:
     """``model`` (a service-2 document) with only ``operations`` (boto3 method names), the
     shapes they reach, and no documentation; ``version``, ``metadata`` and any other top-level
-    key as they are, in the model's order."""
+    key as they are, in the model's order.
+
+    ``read`` (:func:`used_names`): a structure only answers reach (not a request, not an error)
+    keeps only the members so named. botocore parses every member its model names, and the
+    operator keeps parsed answers (drift snapshots: every object's load balancer, target group,
+    listener, endpoint service); fields nothing reads cost parsing and memory. A shape that a
+    request or an error reaches stays whole: an answer's part the operator may send back (a
+    listener's actions, a tag) keeps every field.
+    """
     import botocore
 
     by_method = {botocore.xform_name(name): name for name in model["operations"]}
@@ -172,19 +214,36 @@ def trim(model: Mapping[str, Any], operations: tuple[str, ...]) -> dict[str, Any
         raise KeyError(f"{model['metadata'].get('serviceId')}: no such operations {missing}")
     keep_ops = {by_method[method] for method in operations}
     ops = {name: op for name, op in model["operations"].items() if name in keep_ops}
-    shapes: set[str] = set()
-    todo = [ref for op in ops.values() for ref in _shape_refs(op)]
-    while todo:
-        name = todo.pop()
-        if name not in shapes:
-            shapes.add(name)
-            todo.extend(_shape_refs(model["shapes"][name]))
+    shapes_of: dict[str, Any] = dict(model["shapes"])
+    if read is not None:
+        keep = frozenset(read)
+        whole = _closure(
+            shapes_of,
+            [
+                ref
+                for op in ops.values()
+                for k, v in op.items()
+                if k != "output"
+                for ref in _shape_refs(v)
+            ],
+        )
+        answers = _closure(
+            shapes_of, [op["output"]["shape"] for op in ops.values() if "output" in op]
+        )
+        for name in sorted(answers - whole):
+            shape = shapes_of[name]
+            if shape.get("type") == "structure":
+                members = {m: ref for m, ref in shape.get("members", {}).items() if m in keep}
+                shapes_of[name] = {**shape, "members": members}
+                if "required" in shape:
+                    shapes_of[name]["required"] = [m for m in shape["required"] if m in members]
+    shapes = _closure(shapes_of, [ref for op in ops.values() for ref in _shape_refs(op)])
     out: dict[str, Any] = {}
     for key, value in model.items():
         if key == "operations":
             out[key] = _undocumented(ops)
         elif key == "shapes":
-            out[key] = {n: _undocumented(s) for n, s in value.items() if n in shapes}
+            out[key] = {n: _undocumented(shapes_of[n]) for n in value if n in shapes}
         elif key == "documentation":
             continue
         # Any other key as it is: botocore requires ``clientContextParams[*].documentation``.
@@ -219,6 +278,7 @@ def generate() -> dict[str, str]:
 
     loader = builtin_loader()
     files = {"BOTOCORE_VERSION": botocore.__version__ + "\n"}
+    read = used_names()
     for service, operations in sorted(OPERATIONS.items()):
         version = loader.determine_latest_version(service, "service-2")
         # load_data, not load_service_model: the latter merges service-2.sdk-extras, which
@@ -227,7 +287,7 @@ def generate() -> dict[str, str]:
         prefix = model["metadata"]["endpointPrefix"]
         if prefix != ENDPOINT_PREFIXES.get(service):
             raise KeyError(f"{service}: endpointPrefix {prefix!r}, fix ENDPOINT_PREFIXES")
-        text = json.dumps(trim(model, operations), indent=1) + "\n"
+        text = json.dumps(trim(model, operations, read), indent=1) + "\n"
         files[f"{service}/{version}/service-2.json"] = text
     endpoints = trim_endpoints(loader.load_data("endpoints"), ENDPOINT_PREFIXES.values())
     files[ENDPOINTS_FILE.name] = json.dumps(endpoints, indent=1) + "\n"
