@@ -304,7 +304,8 @@ async def pls_pass(body: Any, namespace: str, name: str, uid: str, indexes: Any)
         # pass again would find the same, so it is not run (no thread, no slot).
         memo = inventory.still_quiet(uid, spec, inputs)
     if memo is not None:
-        outcome = dataclasses.replace(memo, events=list(memo.events))
+        # Remembered only when it changed nothing: its status is the object's.
+        outcome = dataclasses.replace(memo, status=status, events=list(memo.events))
     else:
         # Passes of objects already converging go first (slots): each object's chain flows on.
         priority = slots.CONVERGING if kept is not None else slots.OTHER
@@ -327,7 +328,7 @@ async def pls_pass(body: Any, namespace: str, name: str, uid: str, indexes: Any)
             and outcome.requeue is None
             and not changes(status, outcome.status)
         ):
-            quiet = dataclasses.replace(outcome, events=list(outcome.events))
+            quiet = dataclasses.replace(outcome, status={}, events=list(outcome.events))
             inventory.remember_quiet(uid, spec, inputs, used[0], quiet)
     stall = outcome.plan.stall
     metrics.observe_reconcile(
