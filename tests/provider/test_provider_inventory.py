@@ -384,3 +384,31 @@ def test_a_quiet_check_whose_details_are_due_again_is_run_to_read_them(
 
     # Three objects, a budget of 10: target health and the rest are read every snapshot.
     assert inventory.still_quiet(passes.owner.uid, parsed, ("inputs", passes.generation)) is None
+
+
+def test_a_new_snapshot_keeps_the_last_ones_objects_for_what_aws_answers_alike(
+    three: list[tuple[Pass, dict[str, Any]]], provider_aws: AwsClients, owner: Owner, world: World
+) -> None:
+    clock = Clock()
+    inventory = Inventory(provider_aws, owner.cluster, max_age=30.0, clock=clock)
+    (first, _), (second, _), _ = three
+    for passes, spec in three:  # learns the listeners: the next snapshot reads them in batch
+        _quiet_check(passes, parse(spec), inventory)
+    clock.now += 31
+    before = inventory.view(first.owner.uid)
+    assert before is not None
+    world.client("elbv2").modify_listener(
+        ListenerArn=first.status["listenerArn"], AlpnPolicy=["HTTP1Only"]
+    )
+    clock.now += 31
+    after = inventory.view(first.owner.uid)
+    assert after is not None and after.snapshot is not before.snapshot
+
+    old, new = before.snapshot, after.snapshot
+    lb_of = {p.owner.uid: p.status["loadBalancerArn"] for p, _ in three}
+    assert new.listeners[lb_of[second.owner.uid]] is old.listeners[lb_of[second.owner.uid]]
+    assert new.listeners[lb_of[first.owner.uid]] is not old.listeners[lb_of[first.owner.uid]]
+    assert new.listeners[lb_of[first.owner.uid]] != old.listeners[lb_of[first.owner.uid]]
+    for name, lb in new.load_balancers.items():
+        assert lb is old.load_balancers[name]
+    assert all(a is b for a, b in zip(new.services, old.services, strict=True))

@@ -234,7 +234,27 @@ class Snapshot:
                 return items
             params[request_token] = nxt
 
-    def take(self) -> Snapshot:
+    def take(self, previous: Snapshot | None = None) -> Snapshot:
+        """Read the batches. ``previous``: the snapshot this one replaces; an item AWS
+        answers alike is kept as that snapshot's object, so what quiet drift checks remember
+        (:meth:`Inventory.still_quiet`) keeps no second copy alive and compares by identity."""
+        self._read()
+        if previous is not None:
+            for mine, theirs in (
+                (self.load_balancers, previous.load_balancers),
+                (self.target_groups, previous.target_groups),
+                (self.listeners, previous.listeners),
+                (self.tags, previous.tags),
+                (self.connections, previous.connections),
+            ):
+                _reuse(mine, theirs)
+            by_id = {s.get("ServiceId"): s for s in previous.services}
+            self.services = [
+                old if (old := by_id.get(s.get("ServiceId"))) == s else s for s in self.services
+            ]
+        return self
+
+    def _read(self) -> None:
         for lb in self._pages(
             "elbv2", "describe_load_balancers", "LoadBalancers", "NextMarker", PageSize=400
         ):
@@ -277,7 +297,6 @@ class Snapshot:
                 MaxResults=1000,
             ):
                 self.connections.setdefault(c.get("ServiceId", ""), []).append(c)
-        return self
 
     def _take_listeners(self) -> None:
         alive = {lb["LoadBalancerArn"] for lb in self.load_balancers.values()}
@@ -498,6 +517,14 @@ class Snapshot:
         return known
 
 
+def _reuse(mine: dict[Any, Any], theirs: Mapping[Any, Any]) -> None:
+    """Each value of ``mine`` equal to ``theirs``' under its key becomes that object."""
+    for key, value in mine.items():
+        old = theirs.get(key)
+        if old is not None and old is not value and old == value:
+            mine[key] = old
+
+
 def _record_lookup(params: Mapping[str, Any]) -> tuple[str, str, str] | None:
     """(zone, name, type) of a ``StartRecordName/Type, MaxItems=1`` lookup, else None."""
     name = str(params.get("StartRecordName", "")).rstrip(".").lower()
@@ -550,7 +577,7 @@ class Quiet:
     inputs: Any  # compared with ==
     reads: list[tuple[str, str, dict[str, Any], Any]]
     outcome: Any
-    snapshot: Snapshot
+    taken_at: float  # of the snapshot that answered ``reads`` (not the snapshot: it can go)
 
 
 # Reads many objects share whose answers may change, but seldom matter within seconds: a
@@ -661,7 +688,7 @@ class Inventory:
         self, uid: str, spec: Any, inputs: Any, view: SharedView, outcome: Any
     ) -> None:
         """``uid``'s drift check through ``view`` found nothing to do and changed nothing."""
-        self._quiet[uid] = Quiet(spec, inputs, list(view.reads), outcome, view.snapshot)
+        self._quiet[uid] = Quiet(spec, inputs, list(view.reads), outcome, view.snapshot.taken_at)
 
     def still_quiet(self, uid: str, spec: Any, inputs: Any) -> Any:
         """The last quiet check's outcome if a drift check now would be the same pass: the same
@@ -677,7 +704,7 @@ class Inventory:
             return None  # due: a pass takes the next snapshot
         if snapshot.taken_at <= self._changed.get(uid, float("-inf")):
             return None
-        if snapshot is not quiet.snapshot:
+        if snapshot.taken_at != quiet.taken_at:
             reads = []
             for service, operation, params, answer in quiet.reads:
                 now = snapshot.peek(service, operation, params)
@@ -686,7 +713,7 @@ class Inventory:
                     return None
                 reads.append((service, operation, params, now))
             # This snapshot's answers, not the last one's: that one can go.
-            quiet.reads, quiet.snapshot = reads, snapshot
+            quiet.reads, quiet.taken_at = reads, snapshot.taken_at
         return quiet.outcome
 
     def view(self, uid: str) -> SharedView | None:
@@ -710,7 +737,7 @@ class Inventory:
                 age = self.details.age_limit(self.max_age) if self.details is not None else 0.0
                 snapshot = Snapshot(
                     self.stable, self.cluster, self.clock, known, self.details, age, self.tags
-                ).take()
+                ).take(previous=snapshot)
                 self._snapshot = snapshot
                 self.snapshots += 1
         if snapshot.taken_at <= changed:
