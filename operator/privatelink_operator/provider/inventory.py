@@ -320,11 +320,11 @@ class Snapshot:
     # -- answers -------------------------------------------------------------------------
 
     def answer(self, service: str, operation: str, params: Mapping[str, Any], uid: str = "") -> Any:
+        known = self.peek(service, operation, params)
+        if known is not NEEDS_AWS:
+            return known
         if self.details is not None and (service, operation) in DETAILS:
             return self._detail(service, operation, params, uid, self.details)
-        found = self._indexed(service, operation, params)
-        if found is not None:
-            return found
         if operation == "list_resource_record_sets":
             return self._record_sets(params)
         key = (service, operation, freeze(params))
@@ -332,13 +332,15 @@ class Snapshot:
             return self._memo_answer(key, service, operation, params)
 
     def peek(self, service: str, operation: str, params: Mapping[str, Any]) -> Any:
-        """What :meth:`answer` would answer without calling AWS, or :data:`NEEDS_AWS` (a detail
-        due again, a read this snapshot has not made yet). Never calls AWS: safe on the event
+        """What :meth:`answer` answers without calling AWS (details still fresh, the pages and
+        their indexes, what this snapshot read already), or :data:`NEEDS_AWS` (a detail due
+        again, a read this snapshot has not made yet). Never calls AWS: safe on the event
         loop's thread."""
         if self.details is not None and (service, operation) in DETAILS:
             hit = self.details.get((service, operation, freeze(params)), self.detail_age)
             return NEEDS_AWS if hit is None else hit
-        found = self._indexed(service, operation, params)
+        handler = _ANSWERS.get((service, operation))
+        found = handler(self, params) if handler is not None else None
         if found is not None:
             return found
         if operation == "list_resource_record_sets":
@@ -350,11 +352,6 @@ class Snapshot:
             return NEEDS_AWS if known is None else _record_answer(known, lookup)
         with self._lock:
             return self._memo.get((service, operation, freeze(params)), NEEDS_AWS)
-
-    def _indexed(self, service: str, operation: str, params: Mapping[str, Any]) -> Any:
-        """The answer from the snapshot's pages and indexes, None if they cannot tell."""
-        handler = _ANSWERS.get((service, operation))
-        return handler(self, params) if handler is not None else None
 
     def _memo_answer(
         self, key: Any, service: str, operation: str, params: Mapping[str, Any]
