@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import gc
 import logging
@@ -93,6 +94,21 @@ def _inventory() -> Inventory | None:
             _aws(), CONFIG.cluster_name, CONFIG.drift_period, detail_budget=CONFIG.detail_budget
         )
     return CONFIG.inventory
+
+
+_refreshing: asyncio.Future[None] | None = None
+
+
+async def _refreshed(inventory: Inventory) -> None:
+    """The next snapshot, taken by one thread for every check that finds it due (they wait
+    for it and compare, rather than each running a pass that would take it). If it cannot be
+    taken, the checks run as passes: theirs reports the AWS error."""
+    global _refreshing
+    stale = _refreshing is not None and _refreshing.get_loop() is not asyncio.get_running_loop()
+    if _refreshing is None or _refreshing.done() or stale:
+        _refreshing = asyncio.ensure_future(_slots().run(slots.OTHER, inventory.refresh))
+    with contextlib.suppress(AwsError):
+        await asyncio.shield(_refreshing)
 
 
 _specs = SpecCache()  # parsed specs by uid (specs.py)
@@ -300,6 +316,8 @@ async def pls_pass(body: Any, namespace: str, name: str, uid: str, indexes: Any)
     inputs = (generation, targets, owner, status)
     memo: Outcome | None = None
     if inventory is not None and drift_check and kept is None:
+        if inventory.remembers(uid) and inventory.due():
+            await _refreshed(inventory)
         # Its last check found nothing to do and the snapshot answers its reads alike: that
         # pass again would find the same, so it is not run (no thread, no slot).
         memo = inventory.still_quiet(uid, spec, inputs)

@@ -14,6 +14,7 @@ from privatelink_operator.ownership import Owner
 from privatelink_operator.provider.inventory import Inventory
 from privatelink_operator.provider.reconcile import reconcile_service
 from privatelink_operator.testing.aws import AwsEmulator
+from privatelink_operator.testing.aws.faults import FaultRule
 from privatelink_operator.testing.world import World
 
 
@@ -412,3 +413,112 @@ def test_a_new_snapshot_keeps_the_last_ones_objects_for_what_aws_answers_alike(
     for name, lb in new.load_balancers.items():
         assert lb is old.load_balancers[name]
     assert all(a is b for a, b in zip(new.services, old.services, strict=True))
+
+
+def test_a_due_snapshot_taken_by_refresh_lets_every_quiet_check_compare_instead_of_running(
+    three: list[tuple[Pass, dict[str, Any]]],
+    provider_aws: AwsClients,
+    aws_emulator: AwsEmulator,
+    owner: Owner,
+    world: World,
+) -> None:
+    """When the snapshot is due, one refresh takes the next one and reads once what the
+    remembered checks read that no snapshot holds yet (the certificate, the zone's records):
+    every quiet check is then answered by comparison, and a drifted one still runs."""
+    clock = Clock()
+    inventory = Inventory(provider_aws, owner.cluster, max_age=30.0, clock=clock, detail_budget=1)
+    specs = [parse(spec) for _, spec in three]
+    for (passes, _), spec in zip(three, specs, strict=True):  # learns listeners
+        _quiet_check(passes, spec, inventory)
+    clock.now += 31
+    outcomes = [_quiet_check(p, s, inventory) for (p, _), s in zip(three, specs, strict=True)]
+    inputs = [("inputs", p.generation) for p, _ in three]
+    (first, _), _, _ = three
+    world.client("elbv2").modify_listener(
+        ListenerArn=first.status["listenerArn"], AlpnPolicy=["HTTP1Only"]
+    )
+    clock.now += 31
+    assert inventory.remembers(first.owner.uid) and inventory.due()
+
+    mark = aws_emulator.calls.mark()
+    inventory.refresh()
+    refresh_reads = [c.action for c in aws_emulator.calls.all(since=mark)]
+    assert not inventory.due()
+    # The pages, and one read of the zone's records for all three (not one per object).
+    assert refresh_reads.count("ListResourceRecordSets") == 1, refresh_reads
+    assert "DescribeTargetHealth" not in refresh_reads, "details keep to their budget"
+
+    mark = aws_emulator.calls.mark()
+    # Details of one object per snapshot (budget 1): the other two compare alike; the
+    # drifted first one runs.
+    assert inventory.still_quiet(first.owner.uid, specs[0], inputs[0]) is None
+    skipped = [
+        inventory.still_quiet(p.owner.uid, s, i) is o
+        for (p, _), s, i, o in zip(three[1:], specs[1:], inputs[1:], outcomes[1:], strict=True)
+    ]
+    assert skipped == [True, True]
+    assert aws_emulator.calls.all(since=mark) == []
+
+    inventory.refresh()  # not due: nothing taken, nothing read
+    assert aws_emulator.calls.all(since=mark) == []
+
+
+def test_a_refresh_whose_shared_read_fails_leaves_that_check_to_a_pass(
+    three: list[tuple[Pass, dict[str, Any]]],
+    provider_aws: AwsClients,
+    aws_emulator: AwsEmulator,
+    owner: Owner,
+    world: World,
+) -> None:
+    clock = Clock()
+    inventory = Inventory(provider_aws, owner.cluster, max_age=30.0, clock=clock)
+    (passes, spec), _, _ = three
+    parsed = parse(spec)
+    _quiet_check(passes, parsed, inventory)
+    clock.now += 31
+    denied = FaultRule(
+        service="route53", action="ListResourceRecordSets", error_code="AccessDenied", status=403
+    )
+    with aws_emulator.faults.active(denied):
+        inventory.refresh()
+        assert aws_emulator.faults.rules()[0].hits == 1
+    assert not inventory.due(), "the snapshot is taken all the same"
+    assert inventory.still_quiet(passes.owner.uid, parsed, ("inputs", passes.generation)) is None
+
+
+def test_checks_that_find_the_snapshot_due_wait_for_one_refresh_not_one_each() -> None:
+    """20 daemons' checks find the snapshot due at once: one thread takes it, all wait; a
+    refresh that fails with an AWS error lets them go on to their passes."""
+    import asyncio
+    import threading
+    import time
+    from typing import cast
+
+    from privatelink_operator import handlers
+    from privatelink_operator.aws import AwsError
+
+    class Refresh:
+        def __init__(self, error: AwsError | None = None) -> None:
+            self.calls = 0
+            self.threads: set[int] = set()
+            self.error = error
+
+        def refresh(self) -> None:
+            self.calls += 1
+            self.threads.add(threading.get_ident())
+            time.sleep(0.2)
+            if self.error is not None:
+                raise self.error
+
+    async def checks(fake: Refresh) -> None:
+        inventory = cast(Inventory, fake)
+        await asyncio.gather(*(handlers._refreshed(inventory) for _ in range(20)))
+
+    ok = Refresh()
+    asyncio.run(checks(ok))
+    assert ok.calls == 1 and threading.get_ident() not in ok.threads
+    asyncio.run(checks(ok))  # a new event loop, the next period: taken again
+    assert ok.calls == 2
+    failing = Refresh(AwsError("retry", "Throttling", "slow down", "DescribeLoadBalancers"))
+    asyncio.run(checks(failing))
+    assert failing.calls == 1

@@ -16,6 +16,7 @@ changed after the snapshot was taken reads from AWS directly (``Inventory.view``
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -713,13 +714,43 @@ class Inventory:
             quiet.reads, quiet.taken_at = reads, snapshot.taken_at
         return quiet.outcome
 
-    def view(self, uid: str) -> SharedView | None:
-        """A view for ``uid``'s drift pass, or None when it must read AWS itself.
+    def remembers(self, uid: str) -> bool:
+        """Whether ``uid``'s last drift check was quiet (:meth:`still_quiet` may skip the next)."""
+        return uid in self._quiet
 
-        Call it from a worker thread: it may take a new snapshot (one thread does, the others
-        wait for it).
+    def due(self) -> bool:
+        """Whether the next drift check takes a new snapshot first."""
+        snapshot = self._snapshot
+        return snapshot is None or self.clock() - snapshot.taken_at >= self.max_age
+
+    def refresh(self) -> None:
+        """Take the next snapshot if it is due, then read through it, once each, what the
+        remembered quiet checks read that no snapshot holds before someone reads it (a hosted
+        zone's records, a certificate they share): those checks are then compared with
+        :meth:`still_quiet`, not run again as passes, one per object, in threads.
+
+        Per-resource details due again (:data:`DETAILS`) are not read here: their budget is
+        what runs the few full checks a snapshot allows. Call it from a worker thread.
         """
-        changed = self._changed.get(uid, float("-inf"))
+        snapshot = self._current()
+        wanted: dict[Any, tuple[str, str, dict[str, Any]]] = {}
+        for quiet in list(self._quiet.values()):
+            for service, operation, params, _ in quiet.reads:
+                if (service, operation) in _ANSWERS or (service, operation) in DETAILS:
+                    continue  # the pages answer these, or the detail budget decides
+                if operation == "list_resource_record_sets" and _record_lookup(params) is None:
+                    continue  # not kept by snapshots: such a check always runs
+                key = (service, operation, freeze(params))
+                if key not in wanted:
+                    wanted[key] = (service, operation, params)
+        for service, operation, params in wanted.values():
+            if snapshot.peek(service, operation, params) is NEEDS_AWS:
+                # If it fails, it stays unanswered: the checks that read it run as passes.
+                with contextlib.suppress(AwsError):
+                    snapshot.answer(service, operation, params)
+
+    def _current(self) -> Snapshot:
+        """The snapshot, taken again first if it is due (one thread does, the others wait)."""
         with self._lock:
             snapshot = self._snapshot
             if snapshot is None or self.clock() - snapshot.taken_at >= self.max_age:
@@ -737,6 +768,16 @@ class Inventory:
                 ).take(previous=snapshot)
                 self._snapshot = snapshot
                 self.snapshots += 1
+            return snapshot
+
+    def view(self, uid: str) -> SharedView | None:
+        """A view for ``uid``'s drift pass, or None when it must read AWS itself.
+
+        Call it from a worker thread: it may take a new snapshot (one thread does, the others
+        wait for it).
+        """
+        changed = self._changed.get(uid, float("-inf"))
+        snapshot = self._current()
         if snapshot.taken_at <= changed:
             return None
         return SharedView(snapshot, uid)
