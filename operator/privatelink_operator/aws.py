@@ -31,7 +31,7 @@ import botocore.config
 import botocore.exceptions
 import botocore.utils
 
-from . import awsmodels, metrics
+from . import awsmodels, metrics, pagememo
 
 SERVICES = ("ec2", "elbv2", "acm", "route53", "sts")
 
@@ -488,8 +488,11 @@ class AwsClients:
         self.trimmed_models = awsmodels.install(self.session._session)
         # ISO 8601 timestamps (every one the operator's APIs return) without dateutil: a tenth
         # of a drift snapshot's CPU went to parsing the dates of describes.
-        parsers = self.session._session.get_component("response_parser_factory")
-        parsers.set_parser_defaults(timestamp_parser=fast_timestamp)
+        # And a drift snapshot's pages that AWS answers as last time are not parsed again
+        # (pagememo): about a third of a steady snapshot's CPU at N=1000.
+        self.parsers = pagememo.ReusingParsers()
+        self.parsers.set_parser_defaults(timestamp_parser=fast_timestamp)
+        self.session._session.register_component("response_parser_factory", self.parsers)
         self.region = self.session.region_name or region or "us-east-1"
         self.counter = CallCounter()
         self.limiter = RateLimiter(throttle_rules(throttle))

@@ -25,6 +25,7 @@ from typing import Any
 
 from ..aws import AwsCaller, AwsError
 from ..ownership import TAG_CLUSTER
+from ..pagememo import reused_pages
 
 __all__ = [
     "DETAIL_BUDGET",
@@ -239,7 +240,8 @@ class Snapshot:
         """Read the batches. ``previous``: the snapshot this one replaces; an item AWS
         answers alike is kept as that snapshot's object, so what quiet drift checks remember
         (:meth:`Inventory.still_quiet`) keeps no second copy alive and compares by identity."""
-        self._read()
+        with reused_pages():  # pages AWS answers as last time are not parsed again
+            self._read()
         if previous is not None:
             for mine, theirs in (
                 (self.load_balancers, previous.load_balancers),

@@ -1,0 +1,133 @@
+"""Pages of a drift snapshot that AWS answers byte for byte as last time are not parsed again.
+
+A snapshot of 1000 objects reads about 35 pages of describes (load balancers, target groups,
+listeners, tags, endpoint services, connections): about 2 MB of XML, which botocore turns into
+dictionaries at about 65 microseconds a load balancer. In steady state almost every page is the
+one the last snapshot read, but for its request id. :class:`ReusingParsers` (botocore's parser
+factory, registered on the operator's session) keys each page read inside
+:func:`reused_pages` by its operation and a digest of its body without the request id; a page
+seen in the current or the last snapshot is answered with the dictionaries parsed then. Items
+of an unchanged page are then the very objects of the last snapshot: no second copy, and
+comparisons with the last snapshot go by identity.
+
+Only reads inside :func:`reused_pages` (the snapshot's own, on its thread) are memoized, and only
+successful answers: what they return is shared and never modified (a snapshot is read-only).
+A page whose body differs in any byte (a changed item, a pagination token AWS made anew) is
+parsed as usual.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import itertools
+import re
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import botocore.parsers
+from botocore.utils import lowercase_dict
+
+__all__ = ["ReusingParsers", "reused_pages"]
+
+# The request id, in the body of query (RequestId) and EC2 (requestId) protocol answers.
+_REQUEST_ID = re.compile(rb"<(RequestId|requestId)>([^<]*)</(?:RequestId|requestId)>")
+
+_local = threading.local()
+_rounds = itertools.count(1)
+
+
+@contextlib.contextmanager
+def reused_pages() -> Iterator[None]:
+    """Answers parsed on this thread inside the block may be those of the last block's pages.
+
+    Each block is a round: pages neither read in it nor in the one before are forgotten.
+    """
+    outer = getattr(_local, "round", 0)
+    _local.round = next(_rounds)
+    try:
+        yield
+    finally:
+        _local.round = outer
+
+
+class PageMemo:
+    """Parsed pages by (output shape, body digest), as read in the last two rounds."""
+
+    def __init__(self) -> None:
+        self._pages: dict[tuple[str, bytes], tuple[int, dict[str, Any]]] = {}
+        self._round = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[str, bytes], round_: int) -> dict[str, Any] | None:
+        with self._lock:
+            self._turn(round_)
+            hit = self._pages.get(key)
+            if hit is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._pages[key] = (round_, hit[1])
+            return hit[1]
+
+    def put(self, key: tuple[str, bytes], round_: int, parsed: dict[str, Any]) -> None:
+        with self._lock:
+            self._turn(round_)
+            self._pages[key] = (round_, parsed)
+
+    def _turn(self, round_: int) -> None:
+        if round_ > self._round:
+            last = self._round
+            self._pages = {k: v for k, v in self._pages.items() if v[0] >= last}
+            self._round = round_
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+
+class _Reusing:
+    """A botocore parser that answers a page from :class:`PageMemo` when it can."""
+
+    def __init__(self, parser: Any, memo: PageMemo) -> None:
+        self._parser = parser
+        self._memo = memo
+
+    def parse(self, response: dict[str, Any], shape: Any) -> Any:
+        round_ = getattr(_local, "round", 0)
+        body = response.get("body")
+        if not round_ or response["status_code"] >= 300 or shape is None or not body:
+            return self._parser.parse(response, shape)
+        found = _REQUEST_ID.search(body)
+        digest = hashlib.blake2b(_REQUEST_ID.sub(b"", body), digest_size=16).digest()
+        key = (shape.name, digest)
+        parsed = self._memo.get(key, round_)
+        if parsed is None:
+            answer = self._parser.parse(response, shape)
+            if isinstance(answer, dict):
+                self._memo.put(key, round_, {k: v for k, v in answer.items()
+                                             if k != "ResponseMetadata"})  # fmt: skip
+            return answer
+        answer = dict(parsed)  # the caller's own top level: it may pop or add keys there
+        answer["ResponseMetadata"] = {
+            "RequestId": found.group(2).decode("utf-8", "replace") if found else "",
+            "HTTPStatusCode": response["status_code"],
+            "HTTPHeaders": lowercase_dict(response["headers"]),
+        }
+        return answer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parser, name)
+
+
+class ReusingParsers(botocore.parsers.ResponseParserFactory):
+    """botocore's parser factory, whose parsers reuse pages inside :func:`reused_pages`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.memo = PageMemo()
+
+    def create_parser(self, protocol_name: str) -> Any:
+        return _Reusing(super().create_parser(protocol_name), self.memo)

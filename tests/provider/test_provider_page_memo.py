@@ -1,0 +1,91 @@
+"""Drift snapshots' pages that AWS answers as last time are not parsed again (pagememo)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from privatelink_operator.aws import AwsClients
+from privatelink_operator.pagememo import reused_pages
+from privatelink_operator.testing.world import World
+
+
+def _load_balancers(world: World, count: int) -> list[str]:
+    elbv2 = world.client("elbv2")
+    return [
+        elbv2.create_load_balancer(
+            Name=f"memo-{i}", Type="network", Scheme="internal", Subnets=world.provider.subnet_ids
+        )["LoadBalancers"][0]["LoadBalancerArn"]
+        for i in range(count)
+    ]
+
+
+def _pages(aws: AwsClients) -> list[dict[str, Any]]:
+    """Every page of DescribeLoadBalancers, two load balancers a page."""
+    pages, params = [], {"PageSize": 2}
+    while True:
+        page = aws.call("elbv2", "describe_load_balancers", **params)
+        pages.append(page)
+        if not page.get("NextMarker"):
+            return pages
+        params["Marker"] = page["NextMarker"]
+
+
+def test_a_page_answered_as_last_time_is_the_last_snapshots_objects_not_a_new_parse(
+    provider_aws: AwsClients, world: World
+) -> None:
+    _load_balancers(world, 5)
+    memo = provider_aws.parsers.memo
+    with reused_pages():
+        first = _pages(provider_aws)
+    assert len(first) == 3 and memo.misses == 3 and memo.hits == 0
+    with reused_pages():
+        second = _pages(provider_aws)
+
+    assert memo.hits == 3, "request ids differ; the rest of each page does not"
+    assert second == first
+    for old, new in zip(first, second, strict=True):
+        assert new is not old, "each caller owns its answer's top level"
+        assert new["LoadBalancers"] is old["LoadBalancers"]
+    # AwsClients.call dropped the metadata from the caller's answer, not from what is kept.
+    assert "ResponseMetadata" not in second[0]
+
+
+def test_a_changed_item_makes_its_page_parsed_anew_and_others_are_kept(
+    provider_aws: AwsClients, world: World
+) -> None:
+    arns = _load_balancers(world, 4)
+    with reused_pages():
+        first = _pages(provider_aws)
+    world.client("elbv2").delete_load_balancer(LoadBalancerArn=arns[2])
+    with reused_pages():
+        second = _pages(provider_aws)
+
+    names = [[lb["LoadBalancerName"] for lb in p["LoadBalancers"]] for p in second]
+    assert names == [["memo-0", "memo-1"], ["memo-3"]]
+    assert second[0]["LoadBalancers"] is first[0]["LoadBalancers"]
+    assert second[1]["LoadBalancers"] is not first[1]["LoadBalancers"]
+
+
+def test_answers_outside_a_snapshot_are_parsed_every_time(
+    provider_aws: AwsClients, world: World
+) -> None:
+    _load_balancers(world, 1)
+    first = provider_aws.call("elbv2", "describe_load_balancers")
+    second = provider_aws.call("elbv2", "describe_load_balancers")
+    assert first == second and first["LoadBalancers"] is not second["LoadBalancers"]
+    assert provider_aws.parsers.memo.hits == 0 and len(provider_aws.parsers.memo) == 0
+
+
+def test_pages_not_read_in_the_last_snapshot_are_forgotten(
+    provider_aws: AwsClients, world: World
+) -> None:
+    _load_balancers(world, 3)
+    memo = provider_aws.parsers.memo
+    with reused_pages():
+        _pages(provider_aws)  # 2 pages
+    with reused_pages():
+        provider_aws.call("elbv2", "describe_load_balancers", PageSize=400)  # 1 other page
+    assert len(memo) == 3, "the last round's pages are kept"
+    with reused_pages():
+        provider_aws.call("elbv2", "describe_load_balancers", PageSize=400)
+    assert len(memo) == 1
