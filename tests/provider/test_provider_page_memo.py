@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from privatelink_operator.aws import AwsClients
-from privatelink_operator.pagememo import reused_pages
+from privatelink_operator.pagememo import new_round, reused_pages
 from privatelink_operator.testing.world import World
 
 
@@ -89,3 +89,27 @@ def test_pages_not_read_in_the_last_snapshot_are_forgotten(
     with reused_pages():
         provider_aws.call("elbv2", "describe_load_balancers", PageSize=400)
     assert len(memo) == 1
+
+
+def test_a_snapshots_reads_in_several_blocks_are_one_round(
+    provider_aws: AwsClients, world: World
+) -> None:
+    """A snapshot reads its pages, and later, on demand, a hosted zone's records: both in its
+    round, so the next snapshot finds both."""
+    _load_balancers(world, 1)
+    memo = provider_aws.parsers.memo
+    first = new_round()
+    with reused_pages(first):
+        provider_aws.call("elbv2", "describe_load_balancers")
+    with reused_pages(first):
+        records = provider_aws.call(
+            "route53", "list_resource_record_sets", HostedZoneId=world.zone_id
+        )
+    assert len(memo) == 2
+    with reused_pages(new_round()):
+        provider_aws.call("elbv2", "describe_load_balancers")
+        again = provider_aws.call(
+            "route53", "list_resource_record_sets", HostedZoneId=world.zone_id
+        )
+    assert memo.hits == 2
+    assert again["ResourceRecordSets"] is records["ResourceRecordSets"]

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..aws import AwsCaller, AwsError
 from ..ownership import TAG_CLUSTER
-from ..pagememo import reused_pages
+from ..pagememo import new_round, reused_pages
 
 __all__ = [
     "DETAIL_BUDGET",
@@ -219,6 +219,7 @@ class Snapshot:
         self._lock = threading.Lock()
         self._gate = Gates()
         self.calls = 0  # AWS calls this snapshot made
+        self.round = new_round()  # its pages' (pagememo), whenever it reads them
 
     def _call(self, service: str, operation: str, **params: Any) -> Any:
         self.calls += 1
@@ -240,7 +241,7 @@ class Snapshot:
         """Read the batches. ``previous``: the snapshot this one replaces; an item AWS
         answers alike is kept as that snapshot's object, so what quiet drift checks remember
         (:meth:`Inventory.still_quiet`) keeps no second copy alive and compares by identity."""
-        with reused_pages():  # pages AWS answers as last time are not parsed again
+        with reused_pages(self.round):  # pages AWS answers as last time are not parsed again
             self._read()
         if previous is not None:
             for mine, theirs in (
@@ -502,7 +503,8 @@ class Snapshot:
             records: list[dict[str, Any]] = []
             page: dict[str, Any] = {"HostedZoneId": zone, "MaxItems": "300"}
             while True:
-                answer = self._call("route53", "list_resource_record_sets", **page)
+                with reused_pages(self.round):
+                    answer = self._call("route53", "list_resource_record_sets", **page)
                 records += answer.get("ResourceRecordSets", [])
                 if not answer.get("IsTruncated"):
                     break
