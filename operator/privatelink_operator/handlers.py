@@ -127,6 +127,8 @@ def _is_stalled(status: Mapping[str, Any]) -> bool:
 
 def changes(current: Mapping[str, Any], patch: Mapping[str, Any]) -> bool:
     """Whether merge-patching ``patch`` onto ``current`` would change it (None removes)."""
+    if patch is current:
+        return False  # a remembered quiet check's outcome carries the status it was given
     for key, value in patch.items():
         if value is None:
             if current.get(key) is not None:
