@@ -522,3 +522,39 @@ def test_checks_that_find_the_snapshot_due_wait_for_one_refresh_not_one_each() -
     failing = Refresh(AwsError("retry", "Throttling", "slow down", "DescribeLoadBalancers"))
     asyncio.run(checks(failing))
     assert failing.calls == 1
+
+
+def test_a_quiet_check_compared_again_keeps_this_snapshots_answers_not_the_last_ones(
+    three: list[tuple[Pass, dict[str, Any]]], provider_aws: AwsClients, owner: Owner
+) -> None:
+    """Answers read per snapshot (the certificate) are swapped for the new snapshot's; what
+    the pages answer stays the same objects: no second copy of either stays alive."""
+    clock = Clock()
+    inventory = Inventory(provider_aws, owner.cluster, max_age=30.0, clock=clock, detail_budget=1)
+    specs = [parse(spec) for _, spec in three]
+    for (passes, _), spec in zip(three, specs, strict=True):
+        _quiet_check(passes, spec, inventory)
+    clock.now += 31
+    for (passes, _), spec in zip(three, specs, strict=True):
+        _quiet_check(passes, spec, inventory)
+    clock.now += 31
+    inventory.refresh()
+    snapshot = inventory._snapshot
+    assert snapshot is not None
+    compared = [
+        p for (p, _), s in zip(three, specs, strict=True)
+        if inventory.still_quiet(p.owner.uid, s, ("inputs", p.generation)) is not None
+    ]  # fmt: skip
+    assert compared, "details of one object per snapshot: the others compare"
+    for passes in compared:
+        reads = inventory._quiet[passes.owner.uid].reads
+        certificates = [a for s, o, p, a, k in reads if o == "describe_certificate"]
+        load_balancers = [a for s, o, p, a, k in reads if o == "describe_load_balancers"]
+        assert certificates and load_balancers
+        for answer in certificates:
+            assert answer is snapshot.peek("acm", "describe_certificate", {
+                "CertificateArn": answer["Certificate"]["CertificateArn"]
+            })  # fmt: skip
+        for answer in load_balancers:
+            (lb,) = answer["LoadBalancers"]
+            assert lb is snapshot.load_balancers[lb["LoadBalancerName"]]

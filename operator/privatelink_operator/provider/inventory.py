@@ -719,15 +719,23 @@ class Inventory:
         if snapshot.taken_at <= self._changed.get(uid, float("-inf")):
             return None
         if snapshot.taken_at != quiet.taken_at:
-            reads = []
-            for service, operation, params, answer, key in quiet.reads:
+            reads = quiet.reads
+            for i, (service, operation, params, answer, key) in enumerate(reads):
                 now = snapshot.peek(service, operation, params, key)
+                if now is answer:
+                    continue
                 if now is NEEDS_AWS or not _same(now, answer):
                     self._quiet.pop(uid, None)
                     return None
-                reads.append((service, operation, params, now, key))
-            # This snapshot's answers, not the last one's: that one can go.
-            quiet.reads, quiet.taken_at = reads, snapshot.taken_at
+                if key is not None and operation != "list_resource_record_sets":
+                    # A new answer (details read again, a certificate): the last one's can
+                    # go. What the pages answer (the zone's records too) is built anew per
+                    # lookup around the same items (a new snapshot keeps the last one's
+                    # objects for what AWS answers alike): kept, not rebuilt. Rebuilding
+                    # 10 reads an object a period filled the old generation, and the
+                    # garbage collector then scanned everything.
+                    reads[i] = (service, operation, params, now, key)
+            quiet.taken_at = snapshot.taken_at
         return quiet.outcome
 
     def remembers(self, uid: str) -> bool:
