@@ -415,6 +415,19 @@ def test_a_new_snapshot_keeps_the_last_ones_objects_for_what_aws_answers_alike(
     assert all(a is b for a, b in zip(new.services, old.services, strict=True))
 
 
+def _settled(
+    objects: list[tuple[Pass, dict[str, Any]]], inventory: Inventory, clock: Clock
+) -> tuple[list[Any], list[Any]]:
+    """Two periods of quiet checks: the first learns the listeners, so the second's snapshot
+    reads them in batch. The specs, and the second period's outcomes."""
+    specs = [parse(spec) for _, spec in objects]
+    for (passes, _), spec in zip(objects, specs, strict=True):
+        _quiet_check(passes, spec, inventory)
+    clock.now += 31
+    outcomes = [_quiet_check(p, s, inventory) for (p, _), s in zip(objects, specs, strict=True)]
+    return specs, outcomes
+
+
 def test_a_due_snapshot_taken_by_refresh_lets_every_quiet_check_compare_instead_of_running(
     three: list[tuple[Pass, dict[str, Any]]],
     provider_aws: AwsClients,
@@ -427,11 +440,7 @@ def test_a_due_snapshot_taken_by_refresh_lets_every_quiet_check_compare_instead_
     every quiet check is then answered by comparison, and a drifted one still runs."""
     clock = Clock()
     inventory = Inventory(provider_aws, owner.cluster, max_age=30.0, clock=clock, detail_budget=1)
-    specs = [parse(spec) for _, spec in three]
-    for (passes, _), spec in zip(three, specs, strict=True):  # learns listeners
-        _quiet_check(passes, spec, inventory)
-    clock.now += 31
-    outcomes = [_quiet_check(p, s, inventory) for (p, _), s in zip(three, specs, strict=True)]
+    specs, outcomes = _settled(three, inventory, clock)
     inputs = [("inputs", p.generation) for p, _ in three]
     (first, _), _, _ = three
     world.client("elbv2").modify_listener(
@@ -531,12 +540,7 @@ def test_a_quiet_check_compared_again_keeps_this_snapshots_answers_not_the_last_
     the pages answer stays the same objects: no second copy of either stays alive."""
     clock = Clock()
     inventory = Inventory(provider_aws, owner.cluster, max_age=30.0, clock=clock, detail_budget=1)
-    specs = [parse(spec) for _, spec in three]
-    for (passes, _), spec in zip(three, specs, strict=True):
-        _quiet_check(passes, spec, inventory)
-    clock.now += 31
-    for (passes, _), spec in zip(three, specs, strict=True):
-        _quiet_check(passes, spec, inventory)
+    specs, _ = _settled(three, inventory, clock)
     clock.now += 31
     inventory.refresh()
     snapshot = inventory._snapshot
