@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import dataclasses
 import gc
 import logging
@@ -101,14 +100,20 @@ _refreshing: asyncio.Future[None] | None = None
 
 async def _refreshed(inventory: Inventory) -> None:
     """The next snapshot, taken by one thread for every check that finds it due (they wait
-    for it and compare, rather than each running a pass that would take it). If it cannot be
-    taken, the checks run as passes: theirs reports the AWS error."""
+    for it and compare, rather than each running a pass that would take it).
+
+    If it cannot be taken (botocore has retried already), every waiting check fails with that
+    AWS error, its own copy: its object backs off like any pass AWS failed, and no check tries
+    the snapshot again on its own (1000 checks, 1000 snapshots' reads against an AWS that
+    throttles)."""
     global _refreshing
     stale = _refreshing is not None and _refreshing.get_loop() is not asyncio.get_running_loop()
     if _refreshing is None or _refreshing.done() or stale:
         _refreshing = asyncio.ensure_future(_slots().run(slots.OTHER, inventory.refresh))
-    with contextlib.suppress(AwsError):
+    try:
         await asyncio.shield(_refreshing)
+    except AwsError as exc:
+        raise AwsError(exc.kind, exc.code, exc.message, exc.operation) from None
 
 
 _specs = SpecCache()  # parsed specs by uid (specs.py)

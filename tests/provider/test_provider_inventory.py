@@ -496,8 +496,9 @@ def test_a_refresh_whose_shared_read_fails_leaves_that_check_to_a_pass(
 
 
 def test_checks_that_find_the_snapshot_due_wait_for_one_refresh_not_one_each() -> None:
-    """20 daemons' checks find the snapshot due at once: one thread takes it, all wait; a
-    refresh that fails with an AWS error lets them go on to their passes."""
+    """20 daemons' checks find the snapshot due at once: one thread takes it, all wait; if it
+    fails with an AWS error, each check fails with its own copy of it (and backs off), none
+    tries the snapshot again."""
     import asyncio
     import threading
     import time
@@ -519,18 +520,22 @@ def test_checks_that_find_the_snapshot_due_wait_for_one_refresh_not_one_each() -
             if self.error is not None:
                 raise self.error
 
-    async def checks(fake: Refresh) -> None:
+    async def checks(fake: Refresh) -> list[BaseException | None]:
         inventory = cast(Inventory, fake)
-        await asyncio.gather(*(handlers._refreshed(inventory) for _ in range(20)))
+        waits = (handlers._refreshed(inventory) for _ in range(20))
+        return await asyncio.gather(*waits, return_exceptions=True)
 
     ok = Refresh()
-    asyncio.run(checks(ok))
+    assert asyncio.run(checks(ok)) == [None] * 20
     assert ok.calls == 1 and threading.get_ident() not in ok.threads
     asyncio.run(checks(ok))  # a new event loop, the next period: taken again
     assert ok.calls == 2
-    failing = Refresh(AwsError("retry", "Throttling", "slow down", "DescribeLoadBalancers"))
-    asyncio.run(checks(failing))
+    error = AwsError("retry", "Throttling", "slow down", "DescribeLoadBalancers")
+    failing = Refresh(error)
+    errors = asyncio.run(checks(failing))
     assert failing.calls == 1
+    assert all(isinstance(e, AwsError) and e.code == "Throttling" for e in errors)
+    assert len({id(e) for e in errors} | {id(error)}) == 21, "each check its own copy"
 
 
 def test_a_quiet_check_compared_again_keeps_this_snapshots_answers_not_the_last_ones(
