@@ -714,8 +714,8 @@ class Inventory:
         snapshot = self._snapshot
         if quiet is None or snapshot is None or quiet.spec is not spec or quiet.inputs != inputs:
             return None
-        if self.clock() - snapshot.taken_at >= self.max_age:
-            return None  # due: a pass takes the next snapshot
+        if self._due(snapshot):
+            return None  # a pass, or a refresh, takes the next snapshot first
         if snapshot.taken_at <= self._changed.get(uid, float("-inf")):
             return None
         if snapshot.taken_at != quiet.taken_at:
@@ -744,7 +744,9 @@ class Inventory:
 
     def due(self) -> bool:
         """Whether the next drift check takes a new snapshot first."""
-        snapshot = self._snapshot
+        return self._due(self._snapshot)
+
+    def _due(self, snapshot: Snapshot | None) -> bool:
         return snapshot is None or self.clock() - snapshot.taken_at >= self.max_age
 
     def refresh(self) -> None:
@@ -780,7 +782,7 @@ class Inventory:
         """The snapshot, taken again first if it is due (one thread does, the others wait)."""
         with self._lock:
             snapshot = self._snapshot
-            if snapshot is None or self.clock() - snapshot.taken_at >= self.max_age:
+            if snapshot is None or self._due(snapshot):
                 known: dict[str, list[str]] = {}
                 if snapshot is not None:
                     known = {**snapshot.known_listeners, **snapshot.learnt}
