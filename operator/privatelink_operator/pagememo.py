@@ -52,7 +52,7 @@ class reused_pages:  # lower case: used as a function, ``with reused_pages():``
     """
 
     def __init__(self, round_: int | None = None) -> None:
-        self._round = next(_rounds) if round_ is None else round_
+        self._round = new_round() if round_ is None else round_
         self._outer = 0
 
     def __enter__(self) -> None:
@@ -111,7 +111,6 @@ class _Reusing:
         body = response.get("body")
         if not round_ or response["status_code"] >= 300 or shape is None or not body:
             return self._parser.parse(response, shape)
-        found = _REQUEST_ID.search(body)
         digest = hashlib.blake2b(_REQUEST_ID.sub(b"", body), digest_size=16).digest()
         key = (shape.name, digest)
         parsed = self._memo.get(key, round_)
@@ -122,6 +121,7 @@ class _Reusing:
                                              if k != "ResponseMetadata"})  # fmt: skip
             return answer
         answer = dict(parsed)  # the caller's own top level: it may pop or add keys there
+        found = _REQUEST_ID.search(body)
         answer["ResponseMetadata"] = {
             "RequestId": found.group(2).decode("utf-8", "replace") if found else "",
             "HTTPStatusCode": response["status_code"],
