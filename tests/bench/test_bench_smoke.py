@@ -48,6 +48,7 @@ def test_a_tiny_run_converges_with_the_floors_writes_and_writes_a_report(
 
     assert result["converge"]["complete"], result.get("operator_log_tail")
     assert result["floor"]["writes_per_object"] == len(FLOOR_WRITES)
+    assert result["floor"]["cpu_ms_per_object"] > 0  # botocore's CPU for the bare chain
     assert result["converge"]["calls"]["writes_per_object"] == len(FLOOR_WRITES)
     assert result["steady"]["writes_per_period"] == 0
     assert result["operator"]["peak_rss_mb"] > 10
@@ -56,6 +57,7 @@ def test_a_tiny_run_converges_with_the_floors_writes_and_writes_a_report(
     assert (tmp_path / "README.md") in written
     assert json.loads((tmp_path / "n0002.json").read_text())["n"] == 2
     assert "| 2 |" in markdown([result])
+    assert f"({result['floor']['cpu_ms_per_object']:.1f})" in markdown([result])
 
 
 def test_probing_many_endpoints_stays_within_the_probers_socket_limit() -> None:

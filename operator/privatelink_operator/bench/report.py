@@ -20,7 +20,7 @@ COLUMNS = (
     "steady writes/period",
     "steady reads/period",
     "long-run reads/period",
-    "CPU ms/obj",
+    "CPU ms/obj (floor)",
     "drift CPU s/min",
     "peak RSS MB",
     "kube emu CPU %",
@@ -62,7 +62,10 @@ def row(r: dict[str, Any]) -> list[str]:
         f"{s.get('writes_per_period', 0):g}",
         f"{s.get('reads_per_period', 0):g}",
         f"{s['long_run_reads_per_period']:g}" if "long_run_reads_per_period" in s else "-",
-        f"{c.get('operator_cpu_ms_per_object', 0):.1f}",
+        f"{c.get('operator_cpu_ms_per_object', 0):.1f}"
+        + (
+            f" ({r['floor']['cpu_ms_per_object']:.1f})" if "cpu_ms_per_object" in r["floor"] else ""
+        ),
         f"{s.get('operator_cpu_seconds_per_minute', 0):.2f}",
         f"{op.get('peak_rss_mb', 0):.0f}",
         f"{share:.0f}",
@@ -94,7 +97,9 @@ def markdown(results: Sequence[dict[str, Any]]) -> str:
         "budget counted in full (a window soon after convergence sees few of them: converged "
         "objects hand their fresh details to the inventory).",
         f"- *CPU ms/obj*: operator CPU per converged object (target <= {cpu_target:g} ms, "
-        "3x a trivial kopf operator); *drift CPU s/min*: operator CPU per minute in steady state "
+        "3x a trivial kopf operator; in parentheses: the floor script's own CPU per object, "
+        "botocore making the chain's writes and nothing else); *drift CPU s/min*: operator "
+        "CPU per minute in steady state "
         f"(target at N=1000: < {timer_target:g}, kopf's no-op per-object timer).",
         "- *peak RSS MB*: operator VmHWM (targets: < 120 at N=500, < 160 at N=1000).",
         "- *kube emu CPU %*: the Kubernetes emulator's share of (operator + emulator) CPU while "

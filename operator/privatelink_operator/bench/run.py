@@ -190,6 +190,9 @@ def run_one(
         "throttle": config.throttle or "defaults",
         "calls": dict(sorted(floor.calls.items())),
         "writes_per_object": round(floor.writes / max(n, 1), 3),
+        # The bare script's own CPU per object: what botocore costs for the chain's writes
+        # alone, beside the operator's CPU per object (converge.operator_cpu_ms_per_object).
+        "cpu_ms_per_object": round(1000 * floor.cpu_seconds / max(n, 1), 2),
         "minimal_writes_per_object": len(FLOOR_WRITES),
     }
 
