@@ -27,6 +27,7 @@ from . import GROUP, VERSION, kube, metrics, slots
 from .api import PrivateLinkEndpointSpec, PrivateLinkServiceSpec
 from .aws import AwsClients, AwsError
 from .consumer.reconcile import EndpointOutcome, delete_endpoint, reconcile_endpoint
+from .diffbase import GenerationDiffBase
 from .ownership import ADOPT_ANNOTATION, Owner
 from .provider.desired import Target
 from .provider.inventory import DETAIL_BUDGET, Inventory, SharedView
@@ -156,14 +157,35 @@ def wake(plural: str, namespace: str, name: str) -> None:
         event.set()
 
 
+_generations: dict[str, Any] = {}  # uid -> the metadata.generation its last watch event had
+_DIFFBASE = GenerationDiffBase()  # kopf's diff base (diffbase.py)
+
+
+def _spec_event(plural: str, kw: Mapping[str, Any]) -> None:
+    """Wake the object's daemon when its spec changed (the API server raised its generation).
+
+    A watch-event handler rather than kopf's ``on.update(field="spec")``: that one needs kopf's
+    copy of the spec in an annotation on every object (one more write per object, a diff of it
+    at every event, and the copy held in memory), where the generation says the same."""
+    uid = kw["uid"]
+    if kw.get("type") == "DELETED":
+        _generations.pop(uid, None)
+        _DIFFBASE.forget(uid)
+        return
+    generation = (kw["body"].get("metadata") or {}).get("generation")
+    previous = _generations.get(uid)
+    _generations[uid] = generation
+    if previous is not None and generation != previous:
+        wake(plural, kw["namespace"], kw["name"])
+
+
 @kopf.on.startup()
 async def configure(**kw: Any) -> None:
     settings: kopf.OperatorSettings = kw["settings"]
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration"
-    )
+    # The generation, in memory: no copy of the spec on each object (diffbase.py).
+    settings.persistence.diffbase_storage = _DIFFBASE
     settings.posting.level = logging.WARNING
     settings.batching.error_delays = [1, 2, 5, 10, 20, 30, 60]
     # Passes run in threads (boto3 blocks) and may wait there for a rate-limit token: with
@@ -203,7 +225,7 @@ def endpoint_slices(**kw: Any) -> Any:
 @kopf.on.event(
     "discovery.k8s.io", "v1", "endpointslices", labels={SERVICE_NAME_LABEL: kopf.PRESENT}
 )
-def endpoints_changed(**kw: Any) -> None:
+async def endpoints_changed(**kw: Any) -> None:
     namespace = kw["namespace"]
     for name in _service_refs.get((namespace, kw["labels"][SERVICE_NAME_LABEL]), set()):
         wake(PLS, namespace, name)
@@ -249,9 +271,11 @@ def ready_targets(
 # -- PrivateLinkService ------------------------------------------------------------------------
 
 
-@kopf.on.update(GROUP, VERSION, PLS, field="spec")
-def pls_spec_changed(**kw: Any) -> None:
-    wake(PLS, kw["namespace"], kw["name"])
+@kopf.on.event(GROUP, VERSION, PLS)
+async def pls_spec_changed(**kw: Any) -> None:
+    # async: run on the loop (a sync handler would run in a pass thread, and an asyncio.Event
+    # must be set from its loop)
+    _spec_event(PLS, kw)
 
 
 def _owner(kind: str, namespace: str, name: str, uid: str, body: Any = None) -> Owner:
@@ -545,9 +569,9 @@ async def close_prober(**_: Any) -> None:
         _prober = None
 
 
-@kopf.on.update(GROUP, VERSION, PLE, field="spec")
-def ple_spec_changed(**kw: Any) -> None:
-    wake(PLE, kw["namespace"], kw["name"])
+@kopf.on.event(GROUP, VERSION, PLE)
+async def ple_spec_changed(**kw: Any) -> None:
+    _spec_event(PLE, kw)
 
 
 @dataclass

@@ -118,6 +118,34 @@ def test_applying_with_a_given_certificate_becomes_ready_with_the_whole_chain_in
     assert {"Created", "Registered", "Published", "VerificationStarted"} <= reasons
 
 
+def test_a_spec_change_is_acted_on_at_once_not_at_the_next_drift_check(
+    cluster: Cluster,
+    world: World,
+    provider_env: dict[str, str],
+    operator_factory: OperatorFactory,
+    imported_certificate: str,
+) -> None:
+    operator = operator_factory(cluster.kube, provider_env, drift_period=600.0)
+    cluster.apply(spec_dict(world, imported_certificate))
+    status = cluster.wait_ready(timeout=30, operator=operator)
+    other = "arn:aws:iam::333333333333:root"
+
+    cluster.patch_spec({"endpointService": {"allowedPrincipals": [CONSUMER_ROOT, other]}})
+
+    ec2 = world.client("ec2")
+
+    def allowed() -> bool | None:
+        answer = ec2.describe_vpc_endpoint_service_permissions(ServiceId=status["serviceId"])
+        found = sorted(p["Principal"] for p in answer["AllowedPrincipals"])
+        return True if found == sorted([CONSUMER_ROOT, other]) else None
+
+    eventually(allowed, 15, "the new principal allowed well before the drift check (600 s)")
+    cluster.wait_ready(timeout=15, operator=operator)  # observedGeneration: the new one
+    # The daemon is woken by the generation: kopf keeps no copy of the spec on the object.
+    annotations = (cluster.get() or {})["metadata"].get("annotations") or {}
+    assert not [key for key in annotations if key.endswith("last-handled-configuration")]
+
+
 def test_applying_with_a_requested_certificate_validates_it_and_becomes_ready(
     cluster: Cluster,
     world: World,
