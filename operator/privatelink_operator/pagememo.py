@@ -15,6 +15,10 @@ Only reads inside :func:`reused_pages` (the snapshot's own, on its thread) are m
 successful answers: what they return is shared and never modified (a snapshot is read-only).
 A page whose body differs in any byte (a changed item, a pagination token AWS made anew) is
 parsed as usual.
+
+Every answer these parsers parse (in a snapshot or not) has its short string values shared
+with the answers parsed before (:class:`SharedStrings`): tag keys, states, attribute names and
+the VPC's ids are then one object for all the answers the operator keeps, not one an object.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any
 import botocore.parsers
 from botocore.utils import lowercase_dict
 
-__all__ = ["ReusingParsers", "new_round", "reused_pages"]
+__all__ = ["ReusingParsers", "SharedStrings", "new_round", "reused_pages"]
 
 # The request id, in the body of query (RequestId) and EC2 (requestId) protocol answers.
 _REQUEST_ID = re.compile(rb"<(RequestId|requestId)>([^<]*)</(?:RequestId|requestId)>")
@@ -99,23 +103,71 @@ class PageMemo:
         return len(self._pages)
 
 
-class _Reusing:
-    """A botocore parser that answers a page from :class:`PageMemo` when it can."""
+class SharedStrings:
+    """One str object for each short value that parsed answers repeat.
 
-    def __init__(self, parser: Any, memo: PageMemo) -> None:
+    botocore makes a new str for every value of every answer. The answers the operator keeps
+    (snapshots, per-resource details, tags) repeat most of theirs from object to object: tag
+    keys and the cluster's tag values, target group attribute names and values, states,
+    types, the VPC's and subnets' ids. Sharing them saves about 60 bytes a repeat. Values
+    longer than ``longest`` (ARNs, DNS names: one per resource) are left alone; the table is
+    emptied when it holds ``limit`` strings (ids of resources gone since are not kept alive).
+    """
+
+    def __init__(self, longest: int = 64, limit: int = 100_000) -> None:
+        self.longest = longest
+        self.limit = limit
+        self._table: dict[str, str] = {}
+
+    def share(self, value: Any) -> Any:
+        """``value`` (a parsed answer: dicts, lists, scalars) with its strings shared, in place."""
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if type(item) is str:
+                    if len(item) <= self.longest:
+                        value[key] = self._one(item)
+                elif isinstance(item, (dict, list)):
+                    self.share(item)
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if type(item) is str:
+                    if len(item) <= self.longest:
+                        value[i] = self._one(item)
+                elif isinstance(item, (dict, list)):
+                    self.share(item)
+        return value
+
+    def _one(self, text: str) -> str:
+        table = self._table
+        if len(table) >= self.limit:
+            table.clear()  # a race with another thread's setdefault only loses a share
+        return table.setdefault(text, text)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+class _Reusing:
+    """A botocore parser that answers a page from :class:`PageMemo` when it can, and shares
+    the strings of every answer it parses (:class:`SharedStrings`)."""
+
+    def __init__(self, parser: Any, memo: PageMemo, strings: SharedStrings) -> None:
         self._parser = parser
         self._memo = memo
+        self._strings = strings
 
     def parse(self, response: dict[str, Any], shape: Any) -> Any:
         round_ = getattr(_local, "round", 0)
         body = response.get("body")
-        if not round_ or response["status_code"] >= 300 or shape is None or not body:
+        if response["status_code"] >= 300 or shape is None or not body:
             return self._parser.parse(response, shape)
+        if not round_:
+            return self._strings.share(self._parser.parse(response, shape))
         digest = hashlib.blake2b(_REQUEST_ID.sub(b"", body), digest_size=16).digest()
         key = (shape.name, digest)
         parsed = self._memo.get(key, round_)
         if parsed is None:
-            answer = self._parser.parse(response, shape)
+            answer = self._strings.share(self._parser.parse(response, shape))
             if isinstance(answer, dict):
                 self._memo.put(key, round_, {k: v for k, v in answer.items()
                                              if k != "ResponseMetadata"})  # fmt: skip
@@ -139,6 +191,7 @@ class ReusingParsers(botocore.parsers.ResponseParserFactory):
     def __init__(self) -> None:
         super().__init__()
         self.memo = PageMemo()
+        self.strings = SharedStrings()
 
     def create_parser(self, protocol_name: str) -> Any:
-        return _Reusing(super().create_parser(protocol_name), self.memo)
+        return _Reusing(super().create_parser(protocol_name), self.memo, self.strings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from privatelink_operator.aws import AwsClients
-from privatelink_operator.pagememo import new_round, reused_pages
+from privatelink_operator.pagememo import SharedStrings, new_round, reused_pages
 from privatelink_operator.testing.world import World
 
 
@@ -113,3 +113,34 @@ def test_a_snapshots_reads_in_several_blocks_are_one_round(
         )
     assert memo.hits == 2
     assert again["ResourceRecordSets"] is records["ResourceRecordSets"]
+
+
+def test_values_two_answers_repeat_are_one_string_and_long_ones_are_left_alone(
+    provider_aws: AwsClients, world: World
+) -> None:
+    _load_balancers(world, 2)
+    first = provider_aws.call("elbv2", "describe_load_balancers", Names=["memo-0"])
+    second = provider_aws.call("elbv2", "describe_load_balancers", Names=["memo-1"])
+
+    one, two = first["LoadBalancers"][0], second["LoadBalancers"][0]
+    assert one["VpcId"] == two["VpcId"] and one["VpcId"] is two["VpcId"]
+    assert one["State"]["Code"] is two["State"]["Code"]
+    zones = [z["SubnetId"] for z in one["AvailabilityZones"]]
+    assert zones == [z["SubnetId"] for z in two["AvailabilityZones"]]
+    assert all(
+        a is b
+        for a, b in zip(zones, [z["SubnetId"] for z in two["AvailabilityZones"]], strict=True)
+    )
+    assert len(one["LoadBalancerArn"]) > provider_aws.parsers.strings.longest  # not shared
+    assert one["LoadBalancerArn"] != two["LoadBalancerArn"]
+
+
+def test_the_shared_strings_table_is_emptied_at_its_limit_and_answers_keep_their_values() -> None:
+    strings = SharedStrings(longest=8, limit=3)
+    answer = {"A": ["x1", "x2", {"B": "x3"}], "C": "x4", "D": "a" * 9, "E": 5}
+    copy = {"A": ["x1", "x2", {"B": "x3"}], "C": "x4", "D": "a" * 9, "E": 5}
+
+    assert strings.share(answer) == copy
+    assert len(strings) == 1  # x1, x2, x3 filled it; x4 emptied it and went in alone
+    again = strings.share({"C": "".join(["x", "4"])})
+    assert again["C"] is answer["C"]
