@@ -121,20 +121,15 @@ class SharedStrings:
 
     def share(self, value: Any) -> Any:
         """``value`` (a parsed answer: dicts, lists, scalars) with its strings shared, in place."""
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if type(item) is str:
-                    if len(item) <= self.longest:
-                        value[key] = self._one(item)
-                elif isinstance(item, (dict, list)):
-                    self.share(item)
-        elif isinstance(value, list):
-            for i, item in enumerate(value):
-                if type(item) is str:
-                    if len(item) <= self.longest:
-                        value[i] = self._one(item)
-                elif isinstance(item, (dict, list)):
-                    self.share(item)
+        if not isinstance(value, (dict, list)):
+            return value
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:  # replacing an item's value is allowed while iterating
+            if type(item) is str:
+                if len(item) <= self.longest:
+                    value[key] = self._one(item)
+            elif isinstance(item, (dict, list)):
+                self.share(item)
         return value
 
     def _one(self, text: str) -> str:
