@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from privatelink_operator.aws import AwsClients
@@ -115,7 +116,7 @@ def test_a_snapshots_reads_in_several_blocks_are_one_round(
     assert again["ResourceRecordSets"] is records["ResourceRecordSets"]
 
 
-def test_values_two_answers_repeat_are_one_string_and_long_ones_are_left_alone(
+def test_values_two_answers_repeat_are_one_string_arns_included(
     provider_aws: AwsClients, world: World
 ) -> None:
     _load_balancers(world, 2)
@@ -131,8 +132,12 @@ def test_values_two_answers_repeat_are_one_string_and_long_ones_are_left_alone(
         a is b
         for a, b in zip(zones, [z["SubnetId"] for z in two["AvailabilityZones"]], strict=True)
     )
-    assert len(one["LoadBalancerArn"]) > provider_aws.parsers.strings.longest  # not shared
-    assert one["LoadBalancerArn"] != two["LoadBalancerArn"]
+    # An ARN is one resource's, but several answers name it: one string for all of them.
+    arn = one["LoadBalancerArn"]
+    assert len(arn) <= provider_aws.parsers.strings.longest < 300
+    tags = provider_aws.call("elbv2", "describe_tags", ResourceArns=["".join(arn)])
+    assert tags["TagDescriptions"][0]["ResourceArn"] is arn
+    assert arn != two["LoadBalancerArn"]
 
 
 def test_the_shared_strings_table_is_emptied_at_its_limit_and_answers_keep_their_values() -> None:
@@ -144,3 +149,28 @@ def test_the_shared_strings_table_is_emptied_at_its_limit_and_answers_keep_their
     assert len(strings) == 1  # x1, x2, x3 filled it; x4 emptied it and went in alone
     again = strings.share({"C": "".join(["x", "4"])})
     assert again["C"] is answer["C"]
+
+
+def test_a_shared_copy_of_two_watch_bodies_shares_their_keys_and_short_values() -> None:
+    strings = SharedStrings(longest=16)
+
+    def body(name: str) -> Any:
+        return json.loads(
+            json.dumps(
+                {
+                    "metadata": {"name": name, "finalizers": ["x/finalizer"]},
+                    "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+                    "spec": {"note": name * 20, "port": 443},
+                }
+            )
+        )
+
+    raw_one, raw_two = body("one"), body("two")
+    one, two = strings.shared_copy(raw_one), strings.shared_copy(raw_two)
+    assert one == raw_one and two == raw_two and one is not raw_one
+    key_one = next(k for k in one["status"]["conditions"][0] if k == "status")
+    key_two = next(k for k in two["status"]["conditions"][0] if k == "status")
+    assert key_one is key_two  # keys: each json.loads made its own
+    assert one["status"]["conditions"][0]["status"] is two["status"]["conditions"][0]["status"]
+    assert one["metadata"]["finalizers"][0] is two["metadata"]["finalizers"][0]
+    assert one["spec"]["note"] is raw_one["spec"]["note"]  # longer than 16: left alone
