@@ -7,11 +7,11 @@ as JSON in an annotation on the object (``last-handled-configuration``: one more
 object, a copy of the spec on it, parsed again at every event) and deep-copy both again to
 compare them. Every status patch the operator makes comes back as such an event.
 
-The operator has no creation or update handler: a spec change wakes the object's daemon from a
-watch-event handler, by its ``metadata.generation`` (``handlers._spec_event``). So the only
-essence it needs is that generation: built without copying the body, kept in memory by uid (an
-operator that restarts sees every object once as new, which runs no handler of ours), and
-never written to the object.
+The operator has no creation or update handler: a spec change makes the object's pass due now
+(``scheduler.py``) from a watch-event handler, by its ``metadata.generation``
+(``handlers._spec_event``). So the only essence it needs is that generation: built without
+copying the body, kept in memory by uid (an operator that restarts sees every object once as
+new, which runs no handler of ours), and never written to the object.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
-"""The only module that imports kopf: thin handlers around the level-based reconcilers.
+"""The handlers kopf calls: thin ones around the level-based reconcilers.
 
-Each object gets one daemon: a loop that runs a pass, writes status, then sleeps until its
-requeue delay, the drift period, or a wake-up (spec change, its Service's endpoints changed).
-One loop per object means a drift check and an event never overlap; nothing sleeps inside a
-pass. Deletion is a handler behind the operator's finalizer that plans an empty state and
-comes back (``TemporaryError``) until nothing owned is left.
+Each object's passes run from one scheduler for all (``scheduler.py``, in place of a kopf
+daemon each): a pass writes status and says when the next one is due (its requeue delay or
+the drift period); a wake-up (spec change, its Service's endpoints changed) makes it due now.
+One pass at a time per object means a drift check and an event never overlap; nothing sleeps
+inside a pass. Deletion is a handler behind the operator's finalizer that plans an empty state
+and comes back (``TemporaryError``) until nothing owned is left.
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ from .aws import AwsClients, AwsError
 from .consumer.reconcile import EndpointOutcome, delete_endpoint, reconcile_endpoint
 from .diffbase import GenerationDiffBase
 from .ownership import ADOPT_ANNOTATION, Owner
+from .pagememo import SharedStrings
 from .provider.desired import Target
 from .provider.inventory import DETAIL_BUDGET, Inventory, SharedView
 from .provider.readcache import ConvergeReads
 from .provider.reconcile import Outcome, delete_service, reconcile_service
+from .scheduler import Entry, Scheduler
 from .specs import SpecCache
 from .status import Condition, Stall, merge_conditions, summarize
 
@@ -62,7 +65,6 @@ class OperatorConfig:
 
 CONFIG = OperatorConfig()
 
-_wake: dict[tuple[str, str, str], asyncio.Event] = {}
 _locks: dict[tuple[str, str, str], asyncio.Lock] = {}
 _service_refs: dict[tuple[str, str], set[str]] = {}
 _converging: dict[str, ConvergeReads] = {}  # by uid: objects between the passes of a convergence
@@ -152,31 +154,47 @@ def _lock(key: tuple[str, str, str]) -> asyncio.Lock:
 
 
 def wake(plural: str, namespace: str, name: str) -> None:
-    event = _wake.get((plural, namespace, name))
-    if event is not None:
-        event.set()
+    SCHEDULER.wake(plural, namespace, name)
 
 
 _generations: dict[str, Any] = {}  # uid -> the metadata.generation its last watch event had
 _DIFFBASE = GenerationDiffBase()  # kopf's diff base (diffbase.py)
+# Condition messages and spec values repeat across objects; ARNs and names do not.
+_body_strings = SharedStrings(longest=256, limit=200_000)
 
 
 def _spec_event(plural: str, kw: Mapping[str, Any]) -> None:
-    """Wake the object's daemon when its spec changed (the API server raised its generation).
+    """Every watch event of an object: the scheduler keeps its body (and schedules it when it
+    is new); a spec change (the API server raised its generation) makes its pass due now.
 
     A watch-event handler rather than kopf's ``on.update(field="spec")``: that one needs kopf's
     copy of the spec in an annotation on every object (one more write per object, a diff of it
     at every event, and the copy held in memory), where the generation says the same."""
     uid = kw["uid"]
     if kw.get("type") == "DELETED":
-        _generations.pop(uid, None)
-        _DIFFBASE.forget(uid)
+        SCHEDULER.forget(plural, kw["namespace"], kw["name"])
+        _forget_uid(uid)
         return
-    generation = (kw["body"].get("metadata") or {}).get("generation")
+    raw = (kw.get("event") or {}).get("object") or dict(kw["body"])
+    # Kept until the next event: its keys and most of its values are those of other objects.
+    SCHEDULER.observe(plural, _body_strings.shared_copy(raw))
+    generation = (raw.get("metadata") or {}).get("generation")
     previous = _generations.get(uid)
     _generations[uid] = generation
     if previous is not None and generation != previous:
         wake(plural, kw["namespace"], kw["name"])
+
+
+def _forget_uid(uid: str) -> None:
+    _generations.pop(uid, None)
+    _DIFFBASE.forget(uid)
+    _converging.pop(uid, None)
+    _specs.forget(uid)
+
+
+def _forget_entry(entry: Entry) -> None:
+    _forget_uid(entry.uid)
+    metrics.forget_object(KINDS[entry.plural], entry.namespace, entry.name)
 
 
 @kopf.on.startup()
@@ -195,6 +213,7 @@ async def configure(**kw: Any) -> None:
         concurrent.futures.ThreadPoolExecutor(CONFIG.workers, thread_name_prefix="pass")
     )
     _aws()
+    SCHEDULER.closed = False
     # Everything loaded so far (modules, botocore's models, kopf's registries: about 150,000
     # objects) lives as long as the process: out of the cyclic collector's sight, a full
     # collection (one a drift period or so, as each snapshot's answers reach the oldest
@@ -273,9 +292,14 @@ def ready_targets(
 
 @kopf.on.event(GROUP, VERSION, PLS)
 async def pls_spec_changed(**kw: Any) -> None:
-    # async: run on the loop (a sync handler would run in a pass thread, and an asyncio.Event
-    # must be set from its loop)
+    # async: run on the loop (a sync handler would run in a pass thread, and the scheduler's
+    # asyncio.Event must be set from its loop)
+    global _indexes
+    _indexes = (kw["service_ports"], kw["endpoint_slices"])
     _spec_event(PLS, kw)
+
+
+_indexes: Any = ({}, {})  # kopf's indexes of Services and EndpointSlices (live objects)
 
 
 def _owner(kind: str, namespace: str, name: str, uid: str, body: Any = None) -> Owner:
@@ -426,54 +450,42 @@ async def _transient(
     return delay
 
 
-async def _loop(
-    plural: str,
-    stopped: Any,
-    body: Any,
-    namespace: str,
-    name: str,
-    uid: str,
-    logger: Any,
-    run_pass: Any,
-) -> None:
-    key = (plural, namespace, name)
-    event = _wake.setdefault(key, asyncio.Event())
-    failures = 0
-    try:
-        while not stopped and not body.get("metadata", {}).get("deletionTimestamp"):
-            event.clear()
-            async with _lock(key):
-                try:
-                    try:
-                        delay = await run_pass()
-                        failures = 0
-                    except AwsError as exc:
-                        metrics.observe_reconcile(KINDS[plural], 0.0, "error", exc.code)
-                        failures += 1
-                        logger.warning(f"AWS: {exc}")
-                        delay = await _transient(body, plural, namespace, name, exc, failures)
-                except Exception as exc:
-                    # A status write answered 409/429/5xx, or the API server went away: AWS
-                    # is read again by tags on the next pass, so retrying soon is safe. Left
-                    # to kopf, the daemon would only be restarted a minute later.
-                    reason = kube.transient_api_error(exc)
-                    if reason is None:
-                        raise
-                    failures += 1
-                    logger.warning(f"Kubernetes API: {reason}; retrying")
-                    delay = min(30.0, 0.5 * 2.0 ** min(failures, 6)) * random.uniform(0.8, 1.2)
-            waiter = asyncio.ensure_future(event.wait())
-            stopper = asyncio.ensure_future(stopped.wait())
+async def _one_pass(entry: Entry) -> float:
+    """One pass of an object, under its lock; an error that time fixes backs off. Returns the
+    seconds until its next pass."""
+    plural, namespace, name = entry.key
+    body = entry.body
+    woken, entry.woken = entry.woken, False
+    async with _lock(entry.key):
+        try:
             try:
-                await asyncio.wait({waiter, stopper}, timeout=delay, return_when="FIRST_COMPLETED")
-            finally:
-                waiter.cancel()
-                stopper.cancel()
-    finally:
-        _wake.pop(key, None)
-        _converging.pop(uid, None)
-        _specs.forget(uid)
-        metrics.forget_object(KINDS[plural], namespace, name)
+                if plural == PLS:
+                    delay = await pls_pass(body, namespace, name, entry.uid, _indexes)
+                else:
+                    if entry.state is None:
+                        entry.state = _EndpointLoop()
+                    delay = await ple_pass(body, namespace, name, entry.uid, entry.state, woken)
+                entry.failures = 0
+            except AwsError as exc:
+                metrics.observe_reconcile(KINDS[plural], 0.0, "error", exc.code)
+                entry.failures += 1
+                _log.warning("[%s/%s] AWS: %s", namespace, name, exc)
+                delay = await _transient(body, plural, namespace, name, exc, entry.failures)
+        except Exception as exc:
+            # A status write answered 409/429/5xx, or the API server went away: AWS is read
+            # again by tags on the next pass, so retrying soon is safe.
+            reason = kube.transient_api_error(exc)
+            if reason is None:
+                raise
+            entry.failures += 1
+            _log.warning("[%s/%s] Kubernetes API: %s; retrying", namespace, name, reason)
+            delay = min(30.0, 0.5 * 2.0 ** min(entry.failures, 6)) * random.uniform(0.8, 1.2)
+    return delay
+
+
+SCHEDULER = Scheduler(_one_pass, f"{GROUP}/finalizer")
+SCHEDULER.on_forget(_forget_entry)
+_log = logging.getLogger(__name__)
 
 
 async def _deletion_blocked(
@@ -495,17 +507,6 @@ async def _deletion_blocked(
     await kube.patch_status(plural, namespace, name, {"conditions": conds})
     kopf.event(body, type="Warning", reason=exc.code, message=message[:1000])
     return kopf.TemporaryError(f"deleting: {exc}", delay=60)
-
-
-@kopf.daemon(GROUP, VERSION, PLS, cancellation_timeout=60)
-async def pls_daemon(**kw: Any) -> None:
-    body, namespace, name, uid = kw["body"], kw["namespace"], kw["name"], kw["uid"]
-    indexes = (kw["service_ports"], kw["endpoint_slices"])
-
-    async def run_pass() -> float:
-        return await pls_pass(body, namespace, name, uid, indexes)
-
-    await _loop(PLS, kw["stopped"], body, namespace, name, uid, kw["logger"], run_pass)
 
 
 @kopf.on.delete(GROUP, VERSION, PLS)
@@ -562,8 +563,10 @@ def _shared_prober() -> Any:
 
 
 @kopf.on.cleanup()
-async def close_prober(**_: Any) -> None:
+async def close_down(**_: Any) -> None:
+    """At exit: no pass starts, those in flight end; then the prober's sockets close."""
     global _prober
+    await SCHEDULER.close()
     if _prober is not None:
         await _prober.aclose()
         _prober = None
@@ -576,7 +579,7 @@ async def ple_spec_changed(**kw: Any) -> None:
 
 @dataclass
 class _EndpointLoop:
-    """What one endpoint's daemon remembers between passes (nothing of it is the truth)."""
+    """What one endpoint's passes remember between them (nothing of it is the truth)."""
 
     outcome: EndpointOutcome | None = None
     generation: Any = None
@@ -718,19 +721,6 @@ async def ple_pass(
     if spec.probe.enabled and outcome.probe_ready:
         next_pass = min(next_pass, memory.next_probe)
     return max(0.5, next_pass - loop_now)
-
-
-@kopf.daemon(GROUP, VERSION, PLE, cancellation_timeout=60)
-async def ple_daemon(**kw: Any) -> None:
-    body, namespace, name, uid = kw["body"], kw["namespace"], kw["name"], kw["uid"]
-    memory = _EndpointLoop()
-    key = (PLE, namespace, name)
-
-    async def run_pass() -> float:
-        woken = _wake[key].is_set() if key in _wake else False
-        return await ple_pass(body, namespace, name, uid, memory, woken)
-
-    await _loop(PLE, kw["stopped"], body, namespace, name, uid, kw["logger"], run_pass)
 
 
 @kopf.on.delete(GROUP, VERSION, PLE)

@@ -75,6 +75,7 @@ def run_operator(args: argparse.Namespace) -> int:
 
     from . import handlers, kube, metrics
     from .aws import AwsClients
+    from .scheduler import pausing_memories
 
     handlers.CONFIG.cluster_name = args.cluster_name
     handlers.CONFIG.probe_resolve = list(args.probe_resolve)
@@ -112,6 +113,8 @@ def run_operator(args: argparse.Namespace) -> int:
                 liveness_endpoint=args.liveness,
                 memo=kopf.Memo(group=GROUP),
                 settings=build_settings(args),
+                # kopf pausing its daemons (peering) pauses the scheduler (scheduler.py)
+                memories=pausing_memories(handlers.SCHEDULER),
             )
         finally:
             await kube.close()

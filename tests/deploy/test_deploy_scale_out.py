@@ -9,7 +9,6 @@ so the ownership tag on every AWS resource says which release created it.
 from __future__ import annotations
 
 import json
-import socket
 import time
 import urllib.request
 from collections.abc import Callable
@@ -21,7 +20,7 @@ import yaml
 
 from privatelink_operator.testing.aws import PROVIDER_ACCOUNT, AwsEmulator
 from privatelink_operator.testing.kube.server import KubeEmulator
-from privatelink_operator.testing.operator import OperatorProcess
+from privatelink_operator.testing.operator import OperatorProcess, free_port
 from privatelink_operator.testing.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,13 +28,6 @@ API = "privatelink.operator.dev/v1alpha1"
 CLUSTER_TAG = "privatelink.operator.dev/cluster"
 NAMESPACE_TAG = "privatelink.operator.dev/namespace"
 NAME_TAG = "privatelink.operator.dev/name"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def load_balancers(world: World) -> list[dict[str, str]]:

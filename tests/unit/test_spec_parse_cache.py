@@ -50,15 +50,18 @@ def test_the_same_spec_is_not_validated_again(monkeypatch: pytest.MonkeyPatch) -
     assert third.tags == {"team": "other"}
 
 
-def test_a_spec_changed_in_place_is_parsed_again() -> None:
+def test_the_spec_is_kept_by_reference_the_latest_event_s_not_a_copy() -> None:
+    """Each watch event brings a new body (the scheduler keeps a shared copy, never changed):
+    the cache keeps the spec it was handed, and swaps to the newer equal one, so one spec an
+    object is held, not the first event's as well."""
     spec = _spec("PrivateLinkService")
-    live = copy.deepcopy(spec)
     cache = SpecCache()
-    first = cache.parsed(PrivateLinkServiceSpec, "uid-2", live)
-    live["tags"] = {"team": "mutated"}  # kopf updates a body in place
-    second = cache.parsed(PrivateLinkServiceSpec, "uid-2", live)
-    assert second is not first
-    assert second.tags == {"team": "mutated"}
+    first_body, second_body = copy.deepcopy(spec), copy.deepcopy(spec)
+    first = cache.parsed(PrivateLinkServiceSpec, "uid-2", first_body)
+    assert cache._specs["uid-2"][0] is first_body
+    again = cache.parsed(PrivateLinkServiceSpec, "uid-2", second_body)
+    assert again is first
+    assert cache._specs["uid-2"][0] is second_body
 
 
 def test_an_invalid_spec_fails_every_time() -> None:

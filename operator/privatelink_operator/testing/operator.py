@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +37,7 @@ class OperatorProcess:
         cluster_name: str = "default",
         drift_period: float = 60.0,
         name: str = "operator",
+        standalone: bool = True,
     ) -> None:
         self.kubeconfig = kubeconfig
         self.aws_env = dict(aws_env)
@@ -43,6 +45,7 @@ class OperatorProcess:
         self.cluster_name = cluster_name
         self.drift_period = drift_period
         self.name = name
+        self.standalone = standalone  # False: kopf peering (give --priority in ``args``)
         self._dir = tempfile.mkdtemp(prefix=f"plo-{name}-")
         self.log_path = Path(self._dir) / "operator.log"
         self.process: subprocess.Popen[bytes] | None = None
@@ -57,7 +60,7 @@ class OperatorProcess:
             "-m",
             "privatelink_operator",
             "run",
-            "--standalone",
+            *(["--standalone"] if self.standalone else []),
             "--cluster-name",
             self.cluster_name,
             "--drift-period",
@@ -113,6 +116,14 @@ class OperatorProcess:
         if self.log_path.exists():
             self.log_path.unlink()
         os.rmdir(self._dir)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on now (for an operator's ``--metrics-port``)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def wait_until(predicate: object, timeout: float = 60.0, interval: float = 0.2) -> object:
