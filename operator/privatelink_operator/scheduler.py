@@ -136,12 +136,15 @@ class Scheduler:
 
     def pause(self) -> None:
         if not self.paused:
-            logger.info("paused (kopf peering: another replica works); no pass starts")
+            logger.info(
+                "passes paused: kopf stops its daemons (peering hands the work to another "
+                "replica, or the operator exits)"
+            )
         self.paused = True
 
     def resume(self) -> None:
         if self.paused and not self.closed:
-            logger.info("resumed: passes start again")
+            logger.info("passes resumed: kopf streams watch events again")
             self.paused = False
             self._notify()
 
