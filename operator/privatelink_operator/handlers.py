@@ -172,8 +172,8 @@ def _spec_event(plural: str, kw: Mapping[str, Any]) -> None:
     at every event, and the copy held in memory), where the generation says the same."""
     uid = kw["uid"]
     if kw.get("type") == "DELETED":
-        SCHEDULER.forget(plural, kw["namespace"], kw["name"])
-        _forget_uid(uid)
+        if not SCHEDULER.forget(plural, kw["namespace"], kw["name"]):
+            _forget_uid(uid)  # never scheduled (no entry, so no forget hook ran)
         return
     raw = (kw.get("event") or {}).get("object") or dict(kw["body"])
     # Kept until the next event: its keys and most of its values are those of other objects.

@@ -112,13 +112,16 @@ class Scheduler:
             self._due(entry, 0.0)
         return entry
 
-    def forget(self, plural: str, namespace: str, name: str) -> None:
-        """The object is gone (its DELETED event)."""
+    def forget(self, plural: str, namespace: str, name: str) -> bool:
+        """The object is gone (its DELETED event); whether it had an entry (then the hooks
+        of :meth:`on_forget` ran for it)."""
         entry = self.entries.pop((plural, namespace, name), None)
-        if entry is not None:
-            entry.ready = False
-            for hook in self._on_forget:
-                hook(entry)
+        if entry is None:
+            return False
+        entry.ready = False
+        for hook in self._on_forget:
+            hook(entry)
+        return True
 
     def on_forget(self, hook: Callable[[Entry], None]) -> None:
         self._on_forget.append(hook)
@@ -223,14 +226,11 @@ class Scheduler:
         if self.entries.get(entry.key) is entry and entry.ready:
             self._due(entry, 0.0 if entry.woken else delay)
 
-    # -- for tests and the benchmark -------------------------------------------------------
+    # -- for tests ---------------------------------------------------------------------------
 
     @property
     def in_flight(self) -> int:
         return len(self._running)
-
-    def __iter__(self) -> Iterator[Entry]:
-        return iter(list(self.entries.values()))
 
 
 def pausing_memories(scheduler: Scheduler) -> Any:
